@@ -1,0 +1,1 @@
+"""The ``airflow gathering`` command group."""

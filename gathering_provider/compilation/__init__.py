@@ -1,0 +1,1 @@
+"""Turn validated pipelines into Airflow DAGs."""

@@ -1,0 +1,1 @@
+"""What a pipeline is: file loading and the pydantic models."""

@@ -1,0 +1,263 @@
+"""Pydantic models of a gathering pipeline: what the editor and the API write, plus our own fields.
+
+Editor aliases (``task_prompt``, ``delay_seconds``, ``action_type``, ``webhook_url``) are accepted, numeric
+ids are read as strings, and gathering's bookkeeping fields (``run_count``...) are ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import networkx as nx
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictStr,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
+
+from gathering_provider.expressions import parse
+
+NODE_TYPES = ("trigger", "agent", "condition", "action", "parallel", "delay")
+
+
+def _id_text(value: Any) -> Any:
+    """Read numeric ids (the editor writes some) as text; leave everything else to validation."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+Identifier = Annotated[StrictStr, BeforeValidator(_id_text)]
+
+
+class NodeConfig(BaseModel):
+    """Settings every node type accepts; unknown keys are kept (actions pass them to their tool)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class TriggerConfig(NodeConfig):
+    """How a run starts: by hand, by webhook (REST API with conf), on a cron schedule or on an event."""
+
+    trigger_type: Literal["manual", "webhook", "schedule", "event"] = "manual"
+    cron: StrictStr | None = None
+    event: StrictStr | None = None
+
+    @model_validator(mode="after")
+    def _schedule_inputs(self) -> TriggerConfig:
+        if self.trigger_type == "schedule" and not self.cron:
+            raise ValueError("a schedule trigger needs 'cron'")
+        if self.trigger_type == "event" and not (self.event and self.event.strip()):
+            raise ValueError("an event trigger needs 'event'")
+        return self
+
+
+class AgentConfig(NodeConfig):
+    """An agent call: the agent and the task it is given."""
+
+    agent_id: int | StrictStr
+    task: StrictStr = Field(validation_alias=AliasChoices("task", "task_prompt"))
+    agent_name: str | None = None
+
+
+class ConditionConfig(NodeConfig):
+    """A condition in the expression language of :mod:`gathering_provider.expressions`."""
+
+    condition: StrictStr
+
+    @field_validator("condition")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        parse(value)
+        return value
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """Split an absolute http(s) URL into its base (scheme and host) and its endpoint (path and query)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"not an absolute http(s) URL: {url!r}")
+    return f"{parts.scheme}://{parts.netloc}", parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+class ActionConfig(NodeConfig):
+    """An action; ``call_api`` and ``send_notification`` have handlers, other words are recorded."""
+
+    action: StrictStr = Field(validation_alias=AliasChoices("action", "action_type"))
+    url: StrictStr | None = Field(default=None, validation_alias=AliasChoices("url", "webhook_url"))
+    http_conn_id: StrictStr | None = None
+    endpoint: StrictStr | None = None
+    method: StrictStr | None = None
+    headers: dict[str, str] = {}
+    params: dict[str, Any] = {}
+    json_body: Any = Field(default=None, validation_alias="json")
+    data: Any = None
+    tool_name: StrictStr = "notify_webhook"
+    payload: Any = None
+    secret: StrictStr | None = None
+    signature_header: StrictStr = "X-Webhook-Signature"
+    include_inputs: bool = True
+    timeout: float | None = Field(default=None, gt=0)
+
+    @property
+    def is_notification(self) -> bool:
+        """A webhook notification, the one ``send_notification`` tool with a handler."""
+        return self.action == "send_notification" and self.tool_name == "notify_webhook"
+
+    @property
+    def has_handler(self) -> bool:
+        """Whether running the action does more than record it."""
+        return self.action == "call_api" or self.is_notification
+
+    @model_validator(mode="after")
+    def _handler_inputs(self) -> ActionConfig:
+        if self.action == "execute_pipeline":
+            raise ValueError("execute_pipeline is not supported: nested pipelines cannot run")
+        if self.url and self.http_conn_id:
+            raise ValueError("give either 'url' or 'http_conn_id' (with 'endpoint'), not both")
+        if self.url:
+            split_url(self.url)
+        elif self.has_handler and not self.http_conn_id:
+            raise ValueError(f"{self.action} needs 'url' (or 'http_conn_id' with 'endpoint')")
+        return self
+
+
+class ParallelConfig(NodeConfig):
+    """Fan-out point; the editor records the branches, the edges define them."""
+
+    parallel_nodes: list[Identifier] = []
+
+
+class DelayConfig(NodeConfig):
+    """A pause of ``seconds`` before the inputs are passed on."""
+
+    seconds: float = Field(ge=0, validation_alias=AliasChoices("seconds", "delay_seconds"))
+
+
+class _Node(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: Identifier
+    name: str = ""
+    position: dict[str, float] | None = None
+    next: list[Identifier] | None = None
+
+    @property
+    def label(self) -> str:
+        """What the UI shows for this node."""
+        return self.name or self.id
+
+
+class TriggerNode(_Node):
+    type: Literal["trigger"]
+    config: TriggerConfig = TriggerConfig()
+
+
+class AgentNode(_Node):
+    type: Literal["agent"]
+    config: AgentConfig
+
+
+class ConditionNode(_Node):
+    type: Literal["condition"]
+    config: ConditionConfig
+
+
+class ActionNode(_Node):
+    type: Literal["action"]
+    config: ActionConfig
+
+
+class ParallelNode(_Node):
+    type: Literal["parallel"]
+    config: ParallelConfig = ParallelConfig()
+
+
+class DelayNode(_Node):
+    type: Literal["delay"]
+    config: DelayConfig
+
+
+Node = Annotated[
+    TriggerNode | AgentNode | ConditionNode | ActionNode | ParallelNode | DelayNode,
+    Field(discriminator="type"),
+]
+NODE_ADAPTER: TypeAdapter[Node] = TypeAdapter(Node)
+
+
+class Edge(BaseModel):
+    """A link between two nodes; ``condition`` is its label (``"true"``, ``"false"``, ``"high"``...)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: Identifier
+    source: Identifier = Field(alias="from")
+    target: Identifier = Field(alias="to")
+    condition: StrictStr | None = None
+
+    @property
+    def label(self) -> str | None:
+        """The routing label, ``None`` when absent or blank."""
+        return self.condition.strip() if self.condition and self.condition.strip() else None
+
+
+class NodeOutline(BaseModel):
+    """A node read without its type-specific config: enough for graph checks on a file with bad nodes."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: Identifier
+    type: StrictStr
+    name: str = ""
+    config: dict[str, Any] = {}
+
+
+class _PipelineFields(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: int | str | None = None
+    name: str = ""
+    description: str = ""
+    status: Literal["active", "paused", "draft"] | None = None
+    timeout_seconds: float | None = Field(default=None, gt=0)
+    max_retries_per_node: int | None = Field(default=None, ge=1)
+    retry_backoff_base: float | None = Field(default=None, ge=0)
+    retry_backoff_max: float | None = Field(default=None, ge=0)
+    dag_id: StrictStr | None = None
+    schedule: StrictStr | None = None
+    tags: list[StrictStr] = []
+    owner: StrictStr | None = None
+    params: dict[str, Any] = {}
+    edges: list[Edge] = []
+
+    def graph(self) -> nx.MultiDiGraph:
+        """One vertex per node id, one arc keyed by edge id per edge between known nodes, in file order."""
+        graph = nx.MultiDiGraph()
+        graph.add_nodes_from((node.id, {"node": node}) for node in self.nodes)  # type: ignore[attr-defined]
+        graph.add_edges_from(
+            (edge.source, edge.target, edge.id, {"edge": edge})
+            for edge in self.edges
+            if edge.source in graph and edge.target in graph
+        )
+        return graph
+
+
+class PipelineOutline(_PipelineFields):
+    """A pipeline whose nodes are only outlined; validation reads it before checking each node."""
+
+    nodes: list[NodeOutline]
+
+
+class Pipeline(_PipelineFields):
+    """A pipeline with fully typed nodes, ready to compile."""
+
+    nodes: list[Node]
+
+    def node(self, node_id: str) -> Node:
+        """The node with id ``node_id``."""
+        return next(node for node in self.nodes if node.id == node_id)

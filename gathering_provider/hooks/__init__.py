@@ -1,0 +1,1 @@
+"""Hooks: how nodes reach external systems through Airflow connections."""

@@ -1,0 +1,1 @@
+"""Operators that run pipeline nodes, one per node type, on a shared base."""

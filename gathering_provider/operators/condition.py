@@ -1,0 +1,35 @@
+"""The condition node: evaluate an expression; routing happens on the outgoing edges."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from airflow.sdk import Context
+
+from gathering_provider.definition.models import ConditionConfig
+from gathering_provider.errors import NodeConfigError
+from gathering_provider.expressions import ExpressionError, parse
+from gathering_provider.operators.base import GatheringNodeOperator, NodeOutput
+
+
+class ConditionOperator(GatheringNodeOperator):
+    """Output ``{"result": value}``; each successor then follows or ignores its edge by label.
+
+    :param config: the ``condition`` expression.
+    :param node_ids: every node id of the pipeline, so ``<node_id>.<path>`` resolves.
+    """
+
+    config: ConditionConfig
+    ui_color = "#fce7f3"
+
+    def __init__(self, *, node_ids: Collection[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.node_ids = frozenset(node_ids)
+
+    def execute_node(self, inputs: dict[str, Any], context: Context) -> NodeOutput:
+        try:
+            result = parse(self.config.condition).evaluate(inputs, self.node_ids)
+        except ExpressionError as err:
+            raise NodeConfigError(f"condition {self.config.condition!r}: {err}") from err
+        return {"result": result}

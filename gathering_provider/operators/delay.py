@@ -1,0 +1,50 @@
+"""The delay node: wait, then pass the inputs through."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+from airflow.sdk import Context, conf
+
+from gathering_provider.definition.models import DelayConfig
+from gathering_provider.operators.base import GatheringNodeOperator, NodeOutput
+
+
+class DelayOperator(GatheringNodeOperator):
+    """Wait ``seconds``, then output the inputs.
+
+    :param config: ``seconds`` to wait.
+    :param deferrable: free the worker slot while waiting by deferring to the triggerer
+        (``[operators] default_deferrable``); otherwise sleep in the worker.
+    """
+
+    config: DelayConfig
+    ui_color = "#f3f4f6"
+
+    def __init__(
+        self,
+        *,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.deferrable = deferrable
+
+    def execute(self, context: Context) -> NodeOutput:
+        if self.deferrable and self.config.seconds > 0:
+            self.gather_inputs(context)
+            self.defer(trigger=TimeDeltaTrigger(timedelta(seconds=self.config.seconds)), method_name="resume")
+        return super().execute(context)
+
+    def resume(self, context: Context, event: Any = None) -> NodeOutput:
+        """Finish after the trigger fired: gather the inputs again and pass them through."""
+        return super().execute(context)
+
+    def execute_node(self, inputs: dict[str, Any], context: Context) -> NodeOutput:
+        if not self.deferrable:
+            self.log.info("Waiting %s s", self.config.seconds)
+            time.sleep(self.config.seconds)
+        return dict(inputs)

@@ -1,0 +1,18 @@
+"""The parallel node: a fan-out point; its edges do the fanning."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import Context
+
+from gathering_provider.operators.base import GatheringNodeOperator, NodeOutput
+
+
+class ParallelOperator(GatheringNodeOperator):
+    """Pass the inputs through unchanged."""
+
+    ui_color = "#e0f2fe"
+
+    def execute_node(self, inputs: dict[str, Any], context: Context) -> NodeOutput:
+        return dict(inputs)

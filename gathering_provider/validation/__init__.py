@@ -1,0 +1,1 @@
+"""Checks that a pipeline file can become a DAG, with precise problems."""

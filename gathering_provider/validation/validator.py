@@ -1,0 +1,245 @@
+"""Validate pipeline files: syntax, structure, node configs, graph shape, ids and schedules.
+
+The DAG file runs the same checks, so a file that fails here never becomes a DAG.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+from airflow.sdk.definitions._internal.node import validate_key
+from pydantic import ValidationError
+
+from gathering_provider.compilation.params import to_params
+from gathering_provider.compilation.schedule import ScheduleError, deciding_triggers, resolve_schedule
+from gathering_provider.definition.loader import PipelineFileError, is_pipeline_file, load_document
+from gathering_provider.definition.models import (
+    NODE_ADAPTER,
+    NODE_TYPES,
+    ActionNode,
+    Node,
+    Pipeline,
+    PipelineOutline,
+    TriggerNode,
+)
+from gathering_provider.validation.problems import Problem, Severity
+
+
+@dataclass
+class ValidationResult:
+    """The outcome for one file: its problems and, when it has no errors, the typed pipeline."""
+
+    path: Path
+    dag_id: str
+    problems: list[Problem] = field(default_factory=list)
+    pipeline: Pipeline | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that keep the file from becoming a DAG."""
+        return [problem for problem in self.problems if problem.severity is Severity.ERROR]
+
+    @property
+    def is_draft(self) -> bool:
+        """A valid draft pipeline: validated, never loaded."""
+        return self.pipeline is not None and self.pipeline.status == "draft"
+
+    def add(
+        self, severity: Severity, code: str, message: str, node: str | None = None, edge: str | None = None
+    ) -> None:
+        """Record a problem of this file."""
+        self.problems.append(
+            Problem(file=str(self.path), severity=severity, code=code, node=node, edge=edge, message=message)
+        )
+
+    def error(self, code: str, message: str, node: str | None = None, edge: str | None = None) -> None:
+        """Record an error."""
+        self.add(Severity.ERROR, code, message, node=node, edge=edge)
+
+    def warning(self, code: str, message: str, node: str | None = None, edge: str | None = None) -> None:
+        """Record a warning."""
+        self.add(Severity.WARNING, code, message, node=node, edge=edge)
+
+
+def validate_file(path: Path) -> ValidationResult:
+    """Run every check on one file."""
+    result = ValidationResult(path=path, dag_id=path.stem)
+    try:
+        document = load_document(path)
+    except PipelineFileError as err:
+        result.error("invalid-syntax", str(err))
+        return result
+    if isinstance(document.get("dag_id"), str):
+        result.dag_id = document["dag_id"]
+    try:
+        outline = PipelineOutline.model_validate(document)
+    except ValidationError as err:
+        _report_structure(result, document, err)
+        return result
+
+    nodes = _check_nodes(result, document["nodes"])
+    _check_ids(result, outline)
+    _check_graph(result, outline)
+    _check_schedule(result, outline.schedule, [node for node in nodes if isinstance(node, TriggerNode)])
+    try:
+        to_params(outline.params)
+    except ValueError as err:
+        result.error("invalid-params", str(err))
+    if result.errors:
+        return result
+    result.pipeline = Pipeline.model_validate(document)
+    if result.pipeline.status == "draft":
+        result.add(Severity.INFO, "draft", "status is 'draft': validated but not loaded as a DAG")
+    return result
+
+
+def validate_paths(paths: Iterable[Path]) -> list[ValidationResult]:
+    """Validate files and the pipeline files inside folders; flag dag ids claimed by several files."""
+    results = [validate_file(path) for path in pipeline_files(paths)]
+    owners: dict[str, Path] = {}
+    for result in results:
+        if result.errors or result.is_draft:
+            continue
+        if result.dag_id in owners:
+            result.error(
+                "duplicate-dag-id", f"dag_id {result.dag_id!r} is already used by {owners[result.dag_id]}"
+            )
+            result.pipeline = None
+        else:
+            owners[result.dag_id] = result.path
+    return results
+
+
+def pipeline_files(paths: Iterable[Path]) -> list[Path]:
+    """Each file as given, and the pipeline files of each folder (recursively, sorted)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and is_pipeline_file(p)))
+        else:
+            files.append(path)
+    return files
+
+
+def _located(document: dict[str, Any], loc: Sequence[int | str]) -> tuple[str, str | None, str | None]:
+    """Map a pydantic error location to (field path, node id, edge id), naming items by their ids."""
+    if len(loc) >= 2 and loc[0] in ("nodes", "edges") and isinstance(loc[1], int):
+        items = document.get(loc[0])
+        item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
+        item_id = item.get("id") if isinstance(item, dict) else None
+        name = str(item_id) if item_id is not None else f"{loc[0]}[{loc[1]}]"
+        path = ".".join(str(part) for part in loc[2:])
+        return path, *((name, None) if loc[0] == "nodes" else (None, name))
+    return ".".join(str(part) for part in loc), None, None
+
+
+def _report_structure(result: ValidationResult, document: dict[str, Any], err: ValidationError) -> None:
+    for detail in err.errors():
+        path, node, edge = _located(document, detail["loc"])
+        code = "invalid-node" if node else "invalid-edge" if edge else "invalid-pipeline"
+        result.error(code, f"{path or 'value'}: {detail['msg']}", node=node, edge=edge)
+
+
+def _check_nodes(result: ValidationResult, raw_nodes: list[Any]) -> list[Node]:
+    """Validate each node's type and config on its own, so one bad node does not hide the others."""
+    if not raw_nodes:
+        result.error("no-nodes", "the pipeline has no nodes")
+    nodes = []
+    for raw in raw_nodes:
+        node_id = str(raw["id"])
+        try:
+            node = NODE_ADAPTER.validate_python(raw)
+        except ValidationError as err:
+            for detail in err.errors():
+                if detail["type"] == "union_tag_invalid":
+                    result.error(
+                        "unknown-node-type",
+                        f"unknown node type {raw.get('type')!r}; expected one of {', '.join(NODE_TYPES)}",
+                        node=node_id,
+                    )
+                else:
+                    where = ".".join(str(part) for part in detail["loc"][1:]) or "node"
+                    result.error("invalid-config", f"{where}: {detail['msg']}", node=node_id)
+            continue
+        nodes.append(node)
+        if isinstance(node, ActionNode) and not node.config.has_handler:
+            result.warning(
+                "no-action-handler",
+                f"action {node.config.action!r}"
+                + (
+                    f" with tool {node.config.tool_name!r}"
+                    if node.config.action == "send_notification"
+                    else ""
+                )
+                + " has no handler; the run only records it",
+                node=node_id,
+            )
+    return nodes
+
+
+def _check_ids(result: ValidationResult, outline: PipelineOutline) -> None:
+    for kind, ids in (
+        ("node", [node.id for node in outline.nodes]),
+        ("edge", [edge.id for edge in outline.edges]),
+    ):
+        for item_id, count in Counter(ids).items():
+            if count > 1:
+                result.error(
+                    f"duplicate-{kind}-id", f"{kind} id {item_id!r} is used {count} times", **{kind: item_id}
+                )
+    for node in outline.nodes:
+        try:
+            validate_key(node.id)
+        except (TypeError, ValueError) as err:
+            result.error("invalid-task-id", f"node id is not a valid Airflow task id: {err}", node=node.id)
+    try:
+        validate_key(result.dag_id)
+    except (TypeError, ValueError) as err:
+        result.error("invalid-dag-id", f"dag_id {result.dag_id!r} is not a valid Airflow dag id: {err}")
+
+
+def _check_graph(result: ValidationResult, outline: PipelineOutline) -> None:
+    types = {node.id: node.type for node in outline.nodes}
+    for edge in outline.edges:
+        for end, node_id in (("from", edge.source), ("to", edge.target)):
+            if node_id not in types:
+                result.error("unknown-edge-endpoint", f"'{end}' names missing node {node_id!r}", edge=edge.id)
+        if edge.label and types.get(edge.source, "condition") != "condition":
+            result.warning(
+                "label-ignored",
+                f"label {edge.label!r} is ignored: {edge.source!r} is a {types[edge.source]} node, "
+                "and only condition nodes route by label",
+                edge=edge.id,
+            )
+    graph = outline.graph()
+    for component in nx.strongly_connected_components(graph):
+        if len(component) > 1 or graph.has_edge(*(next(iter(component)),) * 2):
+            cycle = [source for source, *_ in nx.find_cycle(graph.subgraph(component))]
+            result.error("cycle", f"nodes form a cycle: {' -> '.join([*cycle, cycle[0]])}", node=cycle[0])
+    for node_id, node_type in types.items():
+        if node_type != "trigger" and graph.in_degree(node_id) == 0:
+            result.warning(
+                "orphan-node",
+                "no incoming edge and not a trigger: it runs at the start of every run",
+                node=node_id,
+            )
+
+
+def _check_schedule(result: ValidationResult, schedule: str | None, triggers: list[TriggerNode]) -> None:
+    deciding = deciding_triggers(triggers)
+    if schedule is None and len(deciding) > 1:
+        result.warning(
+            "multiple-triggers",
+            f"several trigger nodes set a schedule; {deciding[0].id!r} decides it",
+            node=deciding[1].id,
+        )
+    try:
+        resolve_schedule(schedule, triggers)
+    except ScheduleError as err:
+        code = "invalid-schedule" if schedule is not None else "invalid-cron"
+        result.error(code, str(err), node=None if schedule is not None else deciding[0].id)
