@@ -13,7 +13,8 @@ SECTION = "gathering"
 OPTIONS: dict[str, dict[str, Any]] = {
     "pipelines_folder": {
         "description": "Folder of pipeline files (*.json, *.yaml, *.yml) turned into DAGs. "
-        "Relative paths are resolved against the folder of the DAG file; empty means the ``pipelines`` folder beside it.",
+        "Relative paths are resolved against the folder of the DAG file; "
+        "empty means the ``pipelines`` folder beside it.",
         "type": "string",
         "example": "/opt/airflow/pipelines",
         "default": "",
