@@ -21,7 +21,7 @@ import functools
 import operator
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,7 +93,7 @@ class Node(ABC):
     """A node of the parsed expression tree."""
 
     @abstractmethod
-    def evaluate(self, inputs: Mapping[str, Any], node_ids: Collection[str]) -> Any:
+    def evaluate(self, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> Any:
         """Compute the value of this node."""
 
     @abstractmethod
@@ -107,7 +107,7 @@ class Constant(Node):
 
     value: bool | int | float | str | None
 
-    def evaluate(self, inputs: Mapping[str, Any], node_ids: Collection[str]) -> Any:
+    def evaluate(self, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> Any:
         """Return the literal value."""
         return self.value
 
@@ -123,14 +123,14 @@ class Path(Node):
     root: str
     segments: tuple[str, ...]
 
-    def evaluate(self, inputs: Mapping[str, Any], node_ids: Collection[str]) -> Any:
+    def evaluate(self, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> Any:
         """Resolve the reference against the predecessor outputs; anything missing yields None."""
         if self.root == _INPUT:
             if not self.segments:
                 return dict(inputs)
             value, rest = _first_holding(inputs, self.segments[0]), self.segments[1:]
-        elif self.root in node_ids:
-            value, rest = inputs.get(self.root), self.segments
+        elif self.root in outputs:
+            value, rest = outputs[self.root], self.segments
         else:
             value, rest = _first_holding(inputs, self.root), self.segments
         for segment in rest:
@@ -150,9 +150,9 @@ class Not(Node):
 
     operand: Node
 
-    def evaluate(self, inputs: Mapping[str, Any], node_ids: Collection[str]) -> Any:
+    def evaluate(self, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> Any:
         """Return the negated truthiness of the operand."""
-        return not self.operand.evaluate(inputs, node_ids)
+        return not self.operand.evaluate(inputs, outputs)
 
     def paths(self) -> Iterator[Path]:
         """Yield the operand's paths."""
@@ -166,9 +166,9 @@ class BoolOp(Node):
     op: str
     operands: tuple[Node, ...]
 
-    def evaluate(self, inputs: Mapping[str, Any], node_ids: Collection[str]) -> Any:
+    def evaluate(self, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> Any:
         """Return the truthiness of the conjunction or disjunction as a bool."""
-        values = (operand.evaluate(inputs, node_ids) for operand in self.operands)
+        values = (operand.evaluate(inputs, outputs) for operand in self.operands)
         return all(values) if self.op == "and" else any(values)
 
     def paths(self) -> Iterator[Path]:
@@ -185,10 +185,10 @@ class Compare(Node):
     left: Node
     right: Node
 
-    def evaluate(self, inputs: Mapping[str, Any], node_ids: Collection[str]) -> Any:
+    def evaluate(self, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> Any:
         """Compare both sides, raising ExpressionTypeError for unsupported operand types."""
-        left = self.left.evaluate(inputs, node_ids)
-        right = self.right.evaluate(inputs, node_ids)
+        left = self.left.evaluate(inputs, outputs)
+        right = self.right.evaluate(inputs, outputs)
         if self.op == "==":
             return bool(left == right)
         if self.op == "!=":
@@ -427,9 +427,12 @@ class Expression:
     text: str
     tree: Node
 
-    def evaluate(self, inputs: Mapping[str, Any], node_ids: Collection[str]) -> Any:
-        """Evaluate against ``inputs`` (ordered ``{predecessor_id: output}``) and the pipeline node ids."""
-        return self.tree.evaluate(inputs, node_ids)
+    def evaluate(self, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> Any:
+        """Evaluate against ``inputs`` (ordered ``{predecessor_id: output}``) and ``outputs``.
+
+        ``outputs`` maps every node id of the pipeline to its output, ``None`` for a node that did not run.
+        """
+        return self.tree.evaluate(inputs, outputs)
 
     @property
     def references(self) -> frozenset[str]:

@@ -137,6 +137,7 @@ class DelayConfig(NodeConfig):
     """A pause of ``seconds`` before the inputs are passed on."""
 
     seconds: float = Field(ge=0, validation_alias=AliasChoices("seconds", "delay_seconds"))
+    deferrable: bool | None = None
 
 
 class _Node(BaseModel):

@@ -54,7 +54,9 @@ class GatheringNodeOperator(BaseOperator):
             source: output for source, output in zip(sources, pulled, strict=True) if output is not None
         }
         if not live_edges(self.incoming, inputs):
-            raise AirflowSkipException(f"no live incoming edge: {self._why_dead(inputs)}")
+            raise AirflowSkipException(
+                f"node {self.task_id} has no live incoming edge: {self._why_dead(inputs)}"
+            )
         return inputs
 
     def _why_dead(self, inputs: dict[str, Any]) -> str:

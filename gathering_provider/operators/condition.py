@@ -17,7 +17,8 @@ class ConditionOperator(GatheringNodeOperator):
     """Output ``{"result": value}``; each successor then follows or ignores its edge by label.
 
     :param config: the ``condition`` expression.
-    :param node_ids: every node id of the pipeline, so ``<node_id>.<path>`` resolves.
+    :param node_ids: every node id of the pipeline; ``<node_id>.<path>`` reads any node's output XCom
+        (``null`` when that node did not run), not only a predecessor's.
     """
 
     config: ConditionConfig
@@ -28,8 +29,13 @@ class ConditionOperator(GatheringNodeOperator):
         self.node_ids = frozenset(node_ids)
 
     def execute_node(self, inputs: dict[str, Any], context: Context) -> NodeOutput:
+        expression = parse(self.config.condition)
+        outputs = dict.fromkeys(self.node_ids) | inputs
+        upstream = sorted((expression.references & self.node_ids) - inputs.keys())
+        if upstream:
+            outputs |= zip(upstream, context["ti"].xcom_pull(task_ids=upstream), strict=True)
         try:
-            result = parse(self.config.condition).evaluate(inputs, self.node_ids)
+            result = expression.evaluate(inputs, outputs)
         except ExpressionError as err:
             raise NodeConfigError(f"condition {self.config.condition!r}: {err}") from err
         return {"result": result}

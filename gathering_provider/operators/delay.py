@@ -16,9 +16,9 @@ from gathering_provider.operators.base import GatheringNodeOperator, NodeOutput
 class DelayOperator(GatheringNodeOperator):
     """Wait ``seconds``, then output the inputs.
 
-    :param config: ``seconds`` to wait.
+    :param config: ``seconds`` to wait; its ``deferrable``, when set, overrides the parameter.
     :param deferrable: free the worker slot while waiting by deferring to the triggerer
-        (``[operators] default_deferrable``); otherwise sleep in the worker.
+        (default ``[operators] default_deferrable``); otherwise sleep in the worker.
     """
 
     config: DelayConfig
@@ -31,7 +31,7 @@ class DelayOperator(GatheringNodeOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.deferrable = deferrable
+        self.deferrable = self.config.deferrable if self.config.deferrable is not None else deferrable
 
     def execute(self, context: Context) -> NodeOutput:
         if self.deferrable and self.config.seconds > 0:

@@ -29,7 +29,8 @@ NODE_IDS = frozenset({"n0", "n1", "n2", "n3", "n9"})
 
 
 def ev(text: str, inputs: Mapping[str, Any] | None = None, node_ids: Collection[str] = NODE_IDS) -> Any:
-    return parse(text).evaluate(INPUTS if inputs is None else inputs, node_ids)
+    inputs = INPUTS if inputs is None else inputs
+    return parse(text).evaluate(inputs, {node_id: inputs.get(node_id) for node_id in node_ids})
 
 
 def test_error_hierarchy() -> None:
@@ -428,7 +429,7 @@ class _Trap:
 def test_paths_never_read_python_attributes(text: str) -> None:
     trap = _Trap()
     inputs = {"n1": {"obj": trap}}
-    assert parse(text).evaluate(inputs, {"n1"}) is None
+    assert parse(text).evaluate(inputs, {"n1": inputs["n1"]}) is None
     assert trap.touched == []
 
 

@@ -1,0 +1,60 @@
+"""Write pipeline files where the DAG file reads them, then build and run their DAGs with ``dag.test()``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.models.xcom import XComModel
+from airflow.utils.session import create_session
+
+from gathering_provider.compilation.dagfile import load_dags
+
+DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "gathering_pipelines.py"
+
+
+@dataclass
+class RunResult:
+    """What a run left behind: its state, each task's state and each task's output XCom."""
+
+    state: str
+    states: dict[str, str]
+    outputs: dict[str, Any]
+
+    def ran(self) -> set[str]:
+        return {task for task, state in self.states.items() if state == "success"}
+
+    def skipped(self) -> set[str]:
+        return {task for task, state in self.states.items() if state == "skipped"}
+
+
+class PipelineFolder:
+    """A pipelines folder, selected through ``AIRFLOW__GATHERING__PIPELINES_FOLDER``."""
+
+    def __init__(self, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv("AIRFLOW__GATHERING__PIPELINES_FOLDER", str(folder))
+
+    def add(self, name: str, pipeline: dict[str, Any] | str) -> Path:
+        """Write a pipeline file (a dict as JSON, text as given) and return its path."""
+        path = self.folder / name
+        path.write_text(pipeline if isinstance(pipeline, str) else json.dumps(pipeline))
+        return path
+
+    def dags(self) -> dict[str, Any]:
+        return load_dags(DAG_FILE)
+
+    def run(self, dag_id: str, conf: dict[str, Any] | None = None) -> RunResult:
+        """Run the DAG ``dag_id`` once, in this process, on the session's metadata DB."""
+        dag_run = self.dags()[dag_id].test(run_conf=conf)
+        with create_session() as session:
+            rows = session.scalars(
+                XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_id, key="return_value")
+            ).all()
+            outputs = {row.task_id: XComModel.deserialize_value(row) for row in rows}
+        states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+        return RunResult(state=str(dag_run.state), states=states, outputs=outputs)
