@@ -1,0 +1,26 @@
+"""Run the ``airflow`` command as a real subprocess of the session's environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+
+
+def airflow(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``airflow *args`` with extra environment variables; never raises on a non-zero exit."""
+    return subprocess.run(
+        [AIRFLOW, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def json_output(result: subprocess.CompletedProcess[str]) -> Any:
+    """The JSON document a command printed, skipping the warnings Airflow prints to stdout before it."""
+    lines = result.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(("[{", "[]", "{")))
+    return json.loads("\n".join(lines[start:]))
