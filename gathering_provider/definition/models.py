@@ -35,6 +35,11 @@ def _id_text(value: Any) -> Any:
 Identifier = Annotated[StrictStr, BeforeValidator(_id_text)]
 
 
+def _label_text(value: Any) -> Any:
+    """Read a YAML boolean label (``condition: true``) as the label ``"true"``."""
+    return str(value).lower() if isinstance(value, bool) else value
+
+
 class NodeConfig(BaseModel):
     """Settings every node type accepts; unknown keys are kept (actions pass them to their tool)."""
 
@@ -199,7 +204,7 @@ class Edge(BaseModel):
     id: Identifier
     source: Identifier = Field(alias="from")
     target: Identifier = Field(alias="to")
-    condition: StrictStr | None = None
+    condition: Annotated[StrictStr | None, BeforeValidator(_label_text)] = None
 
     @property
     def label(self) -> str | None:
@@ -213,9 +218,9 @@ class NodeOutline(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: Identifier
-    type: StrictStr
-    name: str = ""
-    config: dict[str, Any] = {}
+    type: Any = None
+    name: Any = None
+    config: Any = None
 
 
 class _PipelineFields(BaseModel):

@@ -16,7 +16,12 @@ from airflow.sdk.definitions._internal.node import validate_key
 from pydantic import ValidationError
 
 from gathering_provider.compilation.params import to_params
-from gathering_provider.compilation.schedule import ScheduleError, deciding_triggers, resolve_schedule
+from gathering_provider.compilation.schedule import (
+    ScheduleError,
+    check_cron,
+    deciding_triggers,
+    resolve_schedule,
+)
 from gathering_provider.definition.loader import PipelineFileError, is_pipeline_file, load_document
 from gathering_provider.definition.models import (
     NODE_ADAPTER,
@@ -231,15 +236,21 @@ def _check_graph(result: ValidationResult, outline: PipelineOutline) -> None:
 
 
 def _check_schedule(result: ValidationResult, schedule: str | None, triggers: list[TriggerNode]) -> None:
+    if schedule is not None:
+        try:
+            resolve_schedule(schedule, [])
+        except ScheduleError as err:
+            result.error("invalid-schedule", str(err))
+    for node in triggers:
+        if node.config.trigger_type == "schedule":
+            try:
+                check_cron(str(node.config.cron))
+            except ScheduleError as err:
+                result.error("invalid-cron", str(err), node=node.id)
     deciding = deciding_triggers(triggers)
     if schedule is None and len(deciding) > 1:
         result.warning(
             "multiple-triggers",
-            f"several trigger nodes set a schedule; {deciding[0].id!r} decides it",
+            f"several trigger nodes set a schedule or an event; {deciding[0].id!r} decides it",
             node=deciding[1].id,
         )
-    try:
-        resolve_schedule(schedule, triggers)
-    except ScheduleError as err:
-        code = "invalid-schedule" if schedule is not None else "invalid-cron"
-        result.error(code, str(err), node=None if schedule is not None else deciding[0].id)

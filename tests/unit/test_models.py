@@ -403,3 +403,8 @@ def test_check_cron_refuses(expression):
         check_cron(expression)
     assert isinstance(raised.value, ValueError)
     assert repr(expression) in str(raised.value)
+
+
+@pytest.mark.parametrize(("raw", "label"), [(True, "true"), (False, "false"), ("high", "high")])
+def test_yaml_boolean_edge_labels_read_as_text(raw, label):
+    assert Edge.model_validate({"id": "e", "from": "a", "to": "b", "condition": raw}).label == label

@@ -759,7 +759,7 @@ def test_a_malformed_node_does_not_hide_other_defects(tmp_path, bad):
     )
     result = check(tmp_path, doc)
     assert any(p.node == "bad" and p.severity is Severity.ERROR for p in result.problems), result.problems
-    assert only(result, "unknown-node-type").node == "odd"
+    assert "odd" in {p.node for p in result.problems if p.code == "unknown-node-type"}
     assert only(result, "cycle").node == "loop"
     assert result.pipeline is None
 
