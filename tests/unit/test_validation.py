@@ -85,39 +85,41 @@ def test_clean_pipeline_has_no_problems(tmp_path, suffix):
 
 
 @pytest.mark.parametrize(
-    ("text", "line", "column", "what"),
+    ("name", "text", "line", "column", "what"),
     [
-        ('{\n  "nodes": [\n    {"id": "a",}\n  ]\n}\n', 3, 16, "property name"),
-        ('{"name": "x",\n "nodes": []\n "edges": []}\n', 3, 2, "delimiter"),
-        ('{"name": "x"', 1, 13, "delimiter"),
+        (
+            "broken.json",
+            '{\n  "nodes": [\n    {"id": "a",}\n  ]\n}\n',
+            3,
+            16,
+            "invalid JSON: Expecting property name",
+        ),
+        (
+            "broken.json",
+            '{"name": "x",\n "nodes": []\n "edges": []}\n',
+            3,
+            2,
+            "invalid JSON: Expecting ',' delimiter",
+        ),
+        ("broken.json", '{"name": "x"', 1, 13, "invalid JSON: Expecting ',' delimiter"),
+        ("broken.yaml", "name: x\n  bad: indent\n", 2, 6, "invalid YAML: mapping values are not allowed"),
+        (
+            "broken.yml",
+            "name: x\nnodes:\n  - id: a\n    type: 'agent\n",
+            5,
+            1,
+            "invalid YAML: found unexpected end",
+        ),
+        ("broken.yaml", "name: x\nnodes: [a, b\nedges: []\n", 3, 6, "invalid YAML: expected ','"),
     ],
 )
-def test_invalid_json(tmp_path, text, line, column, what):
-    result = check(tmp_path, text, "broken.json")
+def test_invalid_syntax_gives_line_and_column(tmp_path, name, text, line, column, what):
+    result = check(tmp_path, text, name)
     problem = only(result, "invalid-syntax")
     assert problem.severity is Severity.ERROR
     assert (problem.node, problem.edge) == (None, None)
-    assert problem.message.startswith(f"line {line}, column {column}: invalid JSON")
-    assert what in problem.message
+    assert problem.message.startswith(f"line {line}, column {column}: {what}")
     assert result.problems == [problem]
-    assert result.pipeline is None
-
-
-@pytest.mark.parametrize(
-    ("text", "line", "column", "what"),
-    [
-        ("name: x\n  bad: indent\n", 2, 6, "mapping values are not allowed"),
-        ("name: x\nnodes:\n  - id: a\n    type: 'agent\n", 5, 1, "unexpected end of stream"),
-        ("name: x\nnodes: [a, b\nedges: []\n", 3, 6, "expected ','"),
-    ],
-)
-def test_invalid_yaml(tmp_path, text, line, column, what):
-    result = check(tmp_path, text, "broken.yaml")
-    problem = only(result, "invalid-syntax")
-    assert problem.severity is Severity.ERROR
-    assert (problem.node, problem.edge) == (None, None)
-    assert problem.message.startswith(f"line {line}, column {column}: invalid YAML")
-    assert what in problem.message
     assert result.pipeline is None
 
 
