@@ -19,6 +19,66 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "example": "/opt/airflow/pipelines",
         "default": "",
     },
+    "max_retries": {
+        "description": "Attempts per node execution (gathering's meaning: the total number of attempts), "
+        "when neither the node's ``max_retries`` nor the pipeline's ``max_retries_per_node`` is set.",
+        "type": "integer",
+        "example": "5",
+        "default": "3",
+    },
+    "backoff_base": {
+        "description": "Default multiplier of the exponential wait between attempts, in seconds.",
+        "type": "float",
+        "example": "0.5",
+        "default": "1.0",
+    },
+    "backoff_max": {
+        "description": "Default longest wait between attempts, in seconds; also caps an honoured "
+        "Retry-After.",
+        "type": "float",
+        "example": "30",
+        "default": "60.0",
+    },
+    "backoff_jitter": {
+        "description": "Default upper bound of a random extra wait added to each backoff, in seconds.",
+        "type": "float",
+        "example": "0.5",
+        "default": "0.0",
+    },
+    "failure_threshold": {
+        "description": "Failed node executions (after their retries) that open a node's circuit breaker.",
+        "type": "integer",
+        "example": "3",
+        "default": "5",
+    },
+    "recovery_timeout": {
+        "description": "Seconds an open breaker stays open before it lets one probe through.",
+        "type": "float",
+        "example": "300",
+        "default": "60",
+    },
+    "breaker_fail_closed": {
+        "description": "Fail a node when its breaker state cannot be read (Variable API error or corrupt "
+        "value). By default the node runs anyway (fail-open) and the task log warns.",
+        "type": "boolean",
+        "example": "True",
+        "default": "False",
+    },
+    "breaker_settle_delay": {
+        "description": "Seconds a worker waits after writing a breaker transition before reading it back "
+        "(probe election and OPEN confirmation). Must exceed the time between another worker's read and "
+        "its write of the same Variable.",
+        "type": "float",
+        "example": "1.0",
+        "default": "0.5",
+    },
+    "breaker_probe_lease": {
+        "description": "Seconds a half-open probe holds its lease; if its worker dies, another may "
+        "probe after.",
+        "type": "float",
+        "example": "600",
+        "default": "300",
+    },
     "http_timeout": {
         "description": "Seconds an action's HTTP request may take before it fails.",
         "type": "float",
@@ -44,3 +104,15 @@ def get(name: str) -> str:
 def get_float(name: str) -> float:
     """Read a float option."""
     return float(get(name))
+
+
+def get_int(name: str) -> int:
+    """Read an integer option."""
+    return int(get(name))
+
+
+def get_bool(name: str) -> bool:
+    """Read a boolean option as Airflow does (``true``/``t``/``1`` or ``false``/``f``/``0``)."""
+    from airflow.sdk import conf
+
+    return conf.getboolean(SECTION, name, fallback=OPTIONS[name]["default"] == "True")

@@ -12,10 +12,19 @@ class NodeConfigError(Exception):
 
 
 class HttpStatusError(Exception):
-    """A non-2xx HTTP answer, with the status and an excerpt of the body."""
+    """A non-2xx HTTP answer, with the status, an excerpt of the body and any ``Retry-After`` in seconds."""
 
-    def __init__(self, method: str, url: str, status_code: int, reason: str, body: str) -> None:
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        status_code: int,
+        reason: str,
+        body: str,
+        retry_after: float | None = None,
+    ) -> None:
         excerpt = body if len(body) <= 300 else body[:300] + "..."
         super().__init__(f"{method} {url} answered {status_code} {reason}: {excerpt}")
         self.status_code = status_code
         self.body = body
+        self.retry_after = retry_after

@@ -19,6 +19,7 @@ from gathering_provider.operators.delay import DelayOperator
 from gathering_provider.operators.parallel import ParallelOperator
 from gathering_provider.operators.routing import IncomingEdge
 from gathering_provider.operators.trigger import TriggerOperator
+from gathering_provider.resilience.settings import breaker_policy, retry_policy
 
 OPERATORS: dict[str, type[GatheringNodeOperator]] = {
     "trigger": TriggerOperator,
@@ -62,6 +63,10 @@ def build_dag(pipeline: Pipeline, dag_id: str) -> DAG:
             task_display_name=node.label,
             config=node.config,
             incoming=[edge for edge in incoming if edge.target == node.id],
+            retry=retry_policy(node, pipeline),
+            breaker=breaker_policy(node, pipeline, dag_id),
+            retries=pipeline.task_retries,
+            retry_delay=timedelta(seconds=pipeline.task_retry_delay),
             **extra,
         )
     for edge in incoming:

@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictStr,
+    StringConstraints,
     TypeAdapter,
     field_validator,
     model_validator,
@@ -41,9 +42,23 @@ def _label_text(value: Any) -> Any:
 
 
 class NodeConfig(BaseModel):
-    """Settings every node type accepts; unknown keys are kept (actions pass them to their tool)."""
+    """Settings every node type accepts; unknown keys are kept (actions pass them to their tool).
+
+    Retry settings override the pipeline's and ``[gathering]``'s; ``max_retries`` is the total number of
+    attempts. ``breaker`` turns the node's circuit breaker on or off (on by default for agents and
+    actions); ``breaker_key`` shares one breaker among nodes that call the same resource.
+    """
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    max_retries: int | None = Field(default=None, ge=1)
+    backoff_base: float | None = Field(default=None, ge=0)
+    backoff_max: float | None = Field(default=None, ge=0)
+    backoff_jitter: float | None = Field(default=None, ge=0)
+    breaker: bool | None = None
+    breaker_key: Annotated[str, StringConstraints(pattern=r"^[\w.-]+$", max_length=200)] | None = None
+    failure_threshold: int | None = Field(default=None, ge=1)
+    recovery_timeout: float | None = Field(default=None, gt=0)
 
 
 class TriggerConfig(NodeConfig):
@@ -212,6 +227,15 @@ class Edge(BaseModel):
         return self.condition.strip() if self.condition and self.condition.strip() else None
 
 
+class PipelineBreaker(BaseModel):
+    """Pipeline-wide circuit breaker settings (nodes may override them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    failure_threshold: int | None = Field(default=None, ge=1)
+    recovery_timeout: float | None = Field(default=None, gt=0)
+
+
 class NodeOutline(BaseModel):
     """A node read without its type-specific config: enough for graph checks on a file with bad nodes."""
 
@@ -234,6 +258,10 @@ class _PipelineFields(BaseModel):
     max_retries_per_node: int | None = Field(default=None, ge=1)
     retry_backoff_base: float | None = Field(default=None, ge=0)
     retry_backoff_max: float | None = Field(default=None, ge=0)
+    retry_backoff_jitter: float | None = Field(default=None, ge=0)
+    breaker: PipelineBreaker = PipelineBreaker()
+    task_retries: int = Field(default=0, ge=0)
+    task_retry_delay: float = Field(default=300, ge=0)
     dag_id: StrictStr | None = None
     schedule: StrictStr | None = None
     tags: list[StrictStr] = []

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
 from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk import Connection
 from requests import Response
 
 from gathering_provider.errors import HttpStatusError
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds asked by a ``Retry-After`` header (delta-seconds or HTTP date); ``None`` if absent or bad."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 class GatheringHttpHook(HttpHook):
@@ -38,4 +56,5 @@ class GatheringHttpHook(HttpHook):
                 response.status_code,
                 response.reason,
                 response.text,
+                parse_retry_after(response.headers.get("Retry-After")),
             )

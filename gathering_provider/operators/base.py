@@ -12,6 +12,10 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from gathering_provider.definition.models import NodeConfig
 from gathering_provider.operators.routing import IncomingEdge, live_edges
+from gathering_provider.resilience.breaker import CircuitBreaker
+from gathering_provider.resilience.retry import call_with_retries, is_transient
+from gathering_provider.resilience.settings import BreakerPolicy, RetryPolicy, default_retry_policy
+from gathering_provider.resilience.store import TaskVariableStore
 
 NodeOutput = dict[str, Any]
 
@@ -24,19 +28,38 @@ class GatheringNodeOperator(BaseOperator):
     a failed predecessor fails it upstream. The output is returned, so Airflow pushes it as the
     ``return_value`` XCom.
 
+    Each execution runs through one resilience path, whatever the node type: the breaker (if any) admits
+    it, tenacity retries transient failures, and the outcome is recorded on the breaker. The log, and the
+    output of nodes whose output is a record (``records_attempts``), give the number of ``attempts``;
+    nodes whose output is data (trigger data, passed-through inputs) keep it unchanged. Airflow-level
+    ``retries`` default to 0: tenacity already retried.
+
     :param config: the node's config.
     :param incoming: the node's incoming edges, in pipeline order.
+    :param retry: how executions are retried (default: ``[gathering]`` settings).
+    :param breaker: the circuit breaker guarding the node; ``None`` for none.
     """
 
     ui_color = "#eef2ff"
+    records_attempts = True
 
-    def __init__(self, *, config: NodeConfig, incoming: Sequence[IncomingEdge] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        config: NodeConfig,
+        incoming: Sequence[IncomingEdge] = (),
+        retry: RetryPolicy | None = None,
+        breaker: BreakerPolicy | None = None,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("retries", 0)
         if incoming:
             kwargs.setdefault("trigger_rule", TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
         super().__init__(**kwargs)
         self.config = config
         self.incoming = tuple(incoming)
+        self.retry = retry or default_retry_policy()
+        self.breaker = breaker
 
     def execute(self, context: Context) -> NodeOutput:
         inputs = self.gather_inputs(context)
@@ -72,8 +95,25 @@ class GatheringNodeOperator(BaseOperator):
         return "; ".join(reasons)
 
     def run_node(self, inputs: dict[str, Any], context: Context) -> NodeOutput:
-        """Run the node once; the single place where node execution is wrapped."""
-        return self.execute_node(inputs, context)
+        """Run the node through its breaker and retries; the single place node execution is wrapped."""
+        breaker = self.breaker and CircuitBreaker(
+            self.breaker, TaskVariableStore(), f"{self.dag_id}.{self.task_id}", self.log
+        )
+        if breaker:
+            breaker.admit()
+        try:
+            output, attempts = call_with_retries(
+                lambda: self.execute_node(inputs, context), self.retry, self.log
+            )
+        except Exception as error:
+            if breaker and is_transient(error):
+                breaker.record_failure(error)
+            elif breaker:
+                breaker.record_inconclusive()
+            raise
+        if breaker:
+            breaker.record_success()
+        return {**output, "attempts": attempts} if self.records_attempts else output
 
     @abstractmethod
     def execute_node(self, inputs: dict[str, Any], context: Context) -> NodeOutput:

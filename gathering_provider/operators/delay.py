@@ -23,6 +23,7 @@ class DelayOperator(GatheringNodeOperator):
 
     config: DelayConfig
     ui_color = "#f3f4f6"
+    records_attempts = False
 
     def __init__(
         self,

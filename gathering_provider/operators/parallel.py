@@ -13,6 +13,7 @@ class ParallelOperator(GatheringNodeOperator):
     """Pass the inputs through unchanged."""
 
     ui_color = "#e0f2fe"
+    records_attempts = False
 
     def execute_node(self, inputs: dict[str, Any], context: Context) -> NodeOutput:
         return dict(inputs)

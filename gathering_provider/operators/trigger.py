@@ -18,6 +18,7 @@ class TriggerOperator(GatheringNodeOperator):
 
     config: TriggerConfig
     ui_color = "#dcfce7"
+    records_attempts = False
 
     def execute_node(self, inputs: dict[str, Any], context: Context) -> NodeOutput:
         return {**dict(context["params"]), **(context["dag_run"].conf or {})}

@@ -29,7 +29,12 @@ def test_trigger_outputs_conf_over_param_defaults_and_agent_simulates(pipelines)
 
     assert result.state == "success"
     assert result.outputs["start"] == {"topic": "billing", "limit": 9}
-    assert result.outputs["ask"] == {"result": "Agent 7 task: Summarise", "agent_id": 7, "simulated": True}
+    assert result.outputs["ask"] == {
+        "result": "Agent 7 task: Summarise",
+        "agent_id": 7,
+        "simulated": True,
+        "attempts": 1,
+    }
     assert result.outputs["done"]["inputs"] == {"ask": result.outputs["ask"]}
 
 
@@ -52,8 +57,8 @@ def test_condition_reads_any_upstream_node_output_by_id(pipelines):
         ),
     )
 
-    assert pipelines.run("refs", conf={"n": 2}).outputs["check"] == {"result": True}
-    assert pipelines.run("refs", conf={"n": 1}).outputs["check"] == {"result": False}
+    assert pipelines.run("refs", conf={"n": 2}).outputs["check"] == {"result": True, "attempts": 1}
+    assert pipelines.run("refs", conf={"n": 1}).outputs["check"] == {"result": False, "attempts": 1}
 
 
 def test_call_api_get_and_post_hit_the_server_and_return_its_data(pipelines, http_server):
@@ -92,6 +97,7 @@ def test_call_api_get_and_post_hit_the_server_and_return_its_data(pipelines, htt
         "executed": True,
         "status_code": 200,
         "data": {"items": [1, 2]},
+        "attempts": 1,
     }
     assert result.outputs["create"] == {
         "action": "call_api",

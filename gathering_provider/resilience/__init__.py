@@ -1,0 +1,1 @@
+"""Retries and circuit breakers around node execution."""

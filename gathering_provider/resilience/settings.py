@@ -1,0 +1,76 @@
+"""Resolve a node's retry and breaker settings: node config, else pipeline, else ``[gathering]``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from gathering_provider import config
+from gathering_provider.definition.models import Node, Pipeline
+
+BREAKER_PREFIX = "gathering.breaker."
+NODE_TYPES_WITH_BREAKER = ("agent", "action")
+
+
+class RetryPolicy(BaseModel):
+    """How one node execution is retried; ``max_attempts`` counts the first attempt."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_attempts: int
+    backoff_base: float
+    backoff_max: float
+    backoff_jitter: float
+
+
+class BreakerPolicy(BaseModel):
+    """Which breaker guards a node, and when it opens and recovers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    failure_threshold: int
+    recovery_timeout: float
+
+
+def _first(*values: Any) -> Any:
+    return next(value for value in values if value is not None)
+
+
+def default_retry_policy() -> RetryPolicy:
+    """The ``[gathering]`` retry settings alone."""
+    return RetryPolicy(
+        max_attempts=config.get_int("max_retries"),
+        backoff_base=config.get_float("backoff_base"),
+        backoff_max=config.get_float("backoff_max"),
+        backoff_jitter=config.get_float("backoff_jitter"),
+    )
+
+
+def retry_policy(node: Node, pipeline: Pipeline) -> RetryPolicy:
+    """The node's retry settings."""
+    own, defaults = node.config, default_retry_policy()
+    return RetryPolicy(
+        max_attempts=_first(own.max_retries, pipeline.max_retries_per_node, defaults.max_attempts),
+        backoff_base=_first(own.backoff_base, pipeline.retry_backoff_base, defaults.backoff_base),
+        backoff_max=_first(own.backoff_max, pipeline.retry_backoff_max, defaults.backoff_max),
+        backoff_jitter=_first(own.backoff_jitter, pipeline.retry_backoff_jitter, defaults.backoff_jitter),
+    )
+
+
+def breaker_policy(node: Node, pipeline: Pipeline, dag_id: str) -> BreakerPolicy | None:
+    """The node's breaker settings; ``None`` when it has no breaker (by default, nodes that call nothing)."""
+    own = node.config
+    if not _first(own.breaker, node.type in NODE_TYPES_WITH_BREAKER):
+        return None
+    shared = pipeline.breaker
+    return BreakerPolicy(
+        key=BREAKER_PREFIX + (own.breaker_key or f"{dag_id}.{node.id}"),
+        failure_threshold=_first(
+            own.failure_threshold, shared.failure_threshold, config.get_int("failure_threshold")
+        ),
+        recovery_timeout=_first(
+            own.recovery_timeout, shared.recovery_timeout, config.get_float("recovery_timeout")
+        ),
+    )
