@@ -104,6 +104,7 @@ def test_call_api_get_and_post_hit_the_server_and_return_its_data(pipelines, htt
         "executed": True,
         "status_code": 201,
         "text": "created",
+        "attempts": 1,
     }
     get, post = http_server.requests
     assert (get.method, get.path) == ("GET", "/items?page=1&q=x")
