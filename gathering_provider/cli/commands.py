@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from gathering_provider.resilience.breaker import BreakerState
+from gathering_provider.resilience.settings import BREAKER_PREFIX
 from gathering_provider.validation.problems import Severity
 from gathering_provider.validation.validator import validate_paths
 
@@ -33,3 +35,81 @@ def validate(args: argparse.Namespace) -> None:
             f"{counts[Severity.WARNING]} warning(s), {counts[Severity.INFO]} info"
         )
     sys.exit(EXIT_ERRORS if any(result.errors for result in results) else EXIT_OK)
+
+
+def _breakers(dag_id: str | None) -> dict[str, BreakerState | None]:
+    """Stored breakers (``None`` for a corrupt value), optionally only those a DAG's nodes use."""
+    from gathering_provider.resilience.metadata_store import MetadataVariableStore
+
+    breakers: dict[str, BreakerState | None] = {}
+    for key, text in sorted(MetadataVariableStore().items(BREAKER_PREFIX).items()):
+        try:
+            state: BreakerState | None = BreakerState.model_validate_json(text)
+        except ValueError:
+            state = None
+        used_by_dag = key.startswith(f"{BREAKER_PREFIX}{dag_id}.") or (
+            state is not None and any(node.startswith(f"{dag_id}.") for node in state.nodes)
+        )
+        if dag_id is None or used_by_dag:
+            breakers[key] = state
+    return breakers
+
+
+def _row(key: str, state: BreakerState | None) -> dict[str, object]:
+    if state is None:
+        return dict.fromkeys(("failures", "threshold", "retry_at", "last_error", "nodes")) | {
+            "key": key,
+            "state": "corrupt",
+        }
+    retry_at = state.retry_at
+    return {
+        "key": key,
+        "state": state.state,
+        "failures": state.failure_count,
+        "threshold": state.failure_threshold,
+        "retry_at": retry_at.isoformat() if retry_at else None,
+        "last_error": state.last_error,
+        "nodes": state.nodes,
+    }
+
+
+def breakers_list(args: argparse.Namespace) -> None:
+    """Print every breaker: key, state, failures and when an open one lets a probe through."""
+    rows = [_row(key, state) for key, state in _breakers(args.dag_id).items()]
+    if args.state:
+        rows = [row for row in rows if row["state"] == args.state]
+    if args.output == "json":
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        print("No circuit breakers.")
+        return
+    width = max(len(str(row["key"])) for row in rows)
+    print(f"{'KEY':<{width}}  {'STATE':<9}  {'FAILURES':<8}  OPENS AGAIN")
+    for row in rows:
+        failures = f"{row['failures']}/{row['threshold']}" if row["failures"] is not None else "-"
+        print(f"{row['key']:<{width}}  {row['state']:<9}  {failures:<8}  {row['retry_at'] or '-'}")
+
+
+def breakers_reset(args: argparse.Namespace) -> None:
+    """Reset breakers (delete their state: an absent breaker is closed); exit 2 on a usage error."""
+    from gathering_provider.resilience.metadata_store import MetadataVariableStore
+
+    chosen = sum((bool(args.keys), args.dag_id is not None, args.all))
+    if chosen != 1:
+        print("error: give breaker keys, --dag-id or --all (exactly one)", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    store = MetadataVariableStore()
+    if args.keys:
+        keys = [key if key.startswith(BREAKER_PREFIX) else BREAKER_PREFIX + key for key in args.keys]
+        missing = [key for key in keys if store.get(key) is None]
+        if missing:
+            print(f"error: no such breaker: {', '.join(missing)}", file=sys.stderr)
+            sys.exit(EXIT_ERRORS)
+    else:
+        keys = list(_breakers(None if args.all else args.dag_id))
+    for key in keys:
+        store.delete(key)
+        print(f"Reset {key}")
+    if not keys:
+        print("No circuit breakers to reset.")

@@ -19,10 +19,37 @@ VALIDATE = ActionCommand(
 )
 
 
+ARG_DAG_ID = Arg(("--dag-id",), help="Only the breakers of this DAG's nodes")
+ARG_STATE = Arg(("--state",), choices=("closed", "open", "half_open"), help="Only breakers in this state")
+ARG_KEYS = Arg(("keys",), metavar="KEY", nargs="*", help="Breaker keys, with or without 'gathering.breaker.'")
+ARG_ALL = Arg(("--all",), action="store_true", help="Every breaker")
+
+BREAKERS = GroupCommand(
+    name="breakers",
+    help="Inspect and reset circuit breakers",
+    subcommands=(
+        ActionCommand(
+            name="list",
+            help="Show every breaker: key, state, failures and when it lets a probe through",
+            func=lazy_load_command("gathering_provider.cli.commands.breakers_list"),
+            args=(ARG_DAG_ID, ARG_STATE, ARG_OUTPUT),
+        ),
+        ActionCommand(
+            name="reset",
+            help="Reset breakers to closed: by key, by --dag-id, or --all",
+            func=lazy_load_command("gathering_provider.cli.commands.breakers_reset"),
+            args=(ARG_KEYS, ARG_DAG_ID, ARG_ALL),
+        ),
+    ),
+)
+
+
 def get_gathering_cli_commands() -> list[CLICommand]:
     """The command group Airflow adds to its CLI."""
     return [
         GroupCommand(
-            name="gathering", help="Validate and manage gathering pipelines", subcommands=(VALIDATE,)
+            name="gathering",
+            help="Validate gathering pipelines and manage their circuit breakers",
+            subcommands=(VALIDATE, BREAKERS),
         )
     ]
