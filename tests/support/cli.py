@@ -22,5 +22,10 @@ def airflow(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 def json_output(result: subprocess.CompletedProcess[str]) -> Any:
     """The JSON document a command printed, skipping the warnings Airflow prints to stdout before it."""
     lines = result.stdout.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(("[{", "[]", "{")))
-    return json.loads("\n".join(lines[start:]))
+    for start, line in enumerate(lines):
+        if line.startswith(("[", "{")):
+            try:
+                return json.loads("\n".join(lines[start:]))
+            except json.JSONDecodeError:
+                continue
+    raise AssertionError(f"no JSON document in the output:\n{result.stdout}")
