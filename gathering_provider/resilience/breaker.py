@@ -193,12 +193,16 @@ class CircuitBreaker:
             self._elect_probe(state, now)
 
     def record_success(self) -> None:
-        """Close the breaker, unless it is untouched (no write on the healthy path) or others own it."""
+        """Clear the failures of a closed breaker, or close a half-open one this execution probed.
+
+        Nothing is written on the healthy path, and an open breaker stays open: an execution admitted
+        before others opened it says nothing about the resource now; only a probe closes it.
+        """
         if self.admitted is not None and self.admitted.pristine and not self.probing:
             return
         try:
             fresh = self._read()
-            if fresh.pristine or not self._may_settle(fresh):
+            if fresh.pristine or fresh.state == "open" or not self._may_settle(fresh):
                 return
             self._write(fresh.succeeded(self.clock()))
             self.log.info("Circuit breaker %s closed", self.key)
@@ -248,6 +252,8 @@ class CircuitBreaker:
             current = self._read()
         except Exception as error:
             self._store_trouble("claiming the probe", error, fatal=self.fail_closed)
+            return
+        if current.state == "closed":
             return
         if current.state == "half_open" and current.probe_owner == self.owner:
             self.probing = True
