@@ -209,12 +209,15 @@ class CircuitBreaker:
         except Exception as error:
             self._store_trouble("recording a success", error)
 
-    def record_failure(self, error: BaseException) -> None:
-        """Count one failed execution; open the breaker at the threshold and make sure OPEN sticks."""
+    def record_failure(self, error: BaseException) -> BreakerState | None:
+        """Count one failed execution; open the breaker at the threshold and make sure OPEN sticks.
+
+        Returns the state written, ``None`` when nothing was.
+        """
         try:
             fresh = self._read()
             if fresh.state == "open" or not self._may_settle(fresh):
-                return
+                return None
             after = fresh.failed(self.clock(), error_summary(error))
             self._write(after)
             if after.state == "open":
@@ -227,6 +230,8 @@ class CircuitBreaker:
                 self._confirm_open(after)
         except Exception as trouble:
             self._store_trouble("recording a failure", trouble)
+            return None
+        return after
 
     def record_inconclusive(self) -> None:
         """A probe that failed for a configuration reason says nothing of health: free its lease."""
