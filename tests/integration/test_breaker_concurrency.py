@@ -24,13 +24,20 @@ RACES = 100
 SETTLE = 0.3
 
 
-def race_all(races: list[Race], prepare) -> list[tuple[Counter, BreakerState]]:
+def races(kind: str, **settings) -> list[Race]:
+    """RACES races of one kind, each on a breaker of its own."""
+    return [
+        Race(kind, BreakerPolicy(key=f"gathering.breaker.races.{kind}{i}", **settings)) for i in range(RACES)
+    ]
+
+
+def race_all(planned: list[Race], prepare) -> list[tuple[Counter, BreakerState]]:
     """Run the races with WORKERS processes; per race, the outcomes and the final stored state."""
     context = multiprocessing.get_context("spawn")
     start, done = context.Barrier(WORKERS + 1, timeout=120), context.Barrier(WORKERS + 1, timeout=120)
     results = context.Queue()
     workers = [
-        context.Process(target=run_worker, args=(index, races, start, done, results, SETTLE))
+        context.Process(target=run_worker, args=(index, planned, start, done, results, SETTLE))
         for index in range(WORKERS)
     ]
     for worker in workers:
@@ -38,7 +45,7 @@ def race_all(races: list[Race], prepare) -> list[tuple[Counter, BreakerState]]:
     store = MetadataVariableStore()
     outcomes = []
     try:
-        for race in races:
+        for race in planned:
             prepare(store, race)
             start.wait()
             done.wait()
@@ -53,21 +60,13 @@ def race_all(races: list[Race], prepare) -> list[tuple[Counter, BreakerState]]:
 
 def test_half_open_lets_exactly_one_probe_through(capsys):
     policy = dict(failure_threshold=3, recovery_timeout=1)
-    races = [
-        Race(
-            "probe",
-            f"gathering.breaker.races.probe{i}",
-            BreakerPolicy(key=f"gathering.breaker.races.probe{i}", **policy),
-        )
-        for i in range(RACES)
-    ]
     long_ago = datetime.now(UTC) - timedelta(hours=1)
 
     def prepare(store, race):
         opened = BreakerState(state="open", failure_count=3, opened_at=long_ago, **policy)
         store.set(race.key, opened.model_dump_json())
 
-    outcomes = race_all(races, prepare)
+    outcomes = race_all(races("probe", **policy), prepare)
 
     single = sum(counts["probe"] + counts["allowed"] == 1 for counts, _ in outcomes)
     totals = sum((counts for counts, _ in outcomes), Counter())
@@ -79,19 +78,11 @@ def test_half_open_lets_exactly_one_probe_through(capsys):
 
 def test_open_transition_is_never_lost(capsys):
     policy = dict(failure_threshold=3, recovery_timeout=3600)
-    races = [
-        Race(
-            "open",
-            f"gathering.breaker.races.open{i}",
-            BreakerPolicy(key=f"gathering.breaker.races.open{i}", **policy),
-        )
-        for i in range(RACES)
-    ]
 
     def prepare(store, race):
         store.set(race.key, BreakerState(state="closed", failure_count=2, **policy).model_dump_json())
 
-    outcomes = race_all(races, prepare)
+    outcomes = race_all(races("open", **policy), prepare)
 
     opened = [state for counts, state in outcomes if counts["opened"] == 1]
     lost = sum(state.state != "open" for state in opened)

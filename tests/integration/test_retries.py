@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -52,70 +50,6 @@ def closed_port_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}"
-
-
-class SlowServer:
-    """Answers 200, but holds the first ``slow`` requests for up to ``hold`` seconds before answering."""
-
-    def __init__(self, slow: int, hold: float = 1.0) -> None:
-        self.slow = slow
-        self.hold = hold
-        self.seen = 0
-        self.release = threading.Event()
-        self._changed = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> SlowServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
-
-    def requests_seen(self, expected: int, within: float = 5.0) -> int:
-        """The number of requests seen, once it reaches ``expected`` (or ``within`` seconds passed)."""
-        with self._changed:
-            self._changed.wait_for(lambda: self.seen >= expected, timeout=within)
-            return self.seen
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                with server._changed:
-                    server.seen += 1
-                    number = server.seen
-                    server._changed.notify_all()
-                if number <= server.slow:
-                    server.release.wait(server.hold)
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Length", "2")
-                    self.end_headers()
-                    self.wfile.write(b"ok")
-                except OSError:
-                    pass  # the client gave up waiting
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
-
-
-@pytest.fixture
-def slow_server(request: pytest.FixtureRequest) -> Iterator[SlowServer]:
-    server = SlowServer(slow=request.param).start()
-    yield server
-    server.stop()
 
 
 # Part A: call_with_retries driving a real GatheringHttpHook request.
@@ -305,28 +239,28 @@ def test_connection_refused_is_retried_until_the_attempts_run_out():
     assert len(calls) == 4
 
 
-@pytest.mark.parametrize("slow_server", [1], indirect=True)
-def test_read_timeout_is_retried_and_the_next_attempt_succeeds(slow_server):
+def test_read_timeout_is_retried_and_the_next_attempt_succeeds(http_server):
+    http_server.script(Reply(hold=1.0))
     waits = Waits()
 
     response, attempts = call_with_retries(
-        get_x(slow_server.url, timeout=0.2), policy(3, base=0.5), LOG, sleep=waits
+        get_x(http_server.url, timeout=0.2), policy(3, base=0.5), LOG, sleep=waits
     )
 
-    assert (response.status_code, response.text, attempts) == (200, "ok", 2)
+    assert (response.status_code, response.json(), attempts) == (200, {"ok": True}, 2)
     assert waits == [0.5]
-    assert slow_server.requests_seen(2) == 2
+    assert http_server.requests_seen(2) == 2
 
 
-@pytest.mark.parametrize("slow_server", [2], indirect=True)
-def test_read_timeout_every_time_raises_a_timeout_after_all_attempts(slow_server):
+def test_read_timeout_every_time_raises_a_timeout_after_all_attempts(http_server):
+    http_server.script(Reply(hold=1.0), Reply(hold=1.0))
     waits = Waits()
 
     with pytest.raises(requests.Timeout):
-        call_with_retries(get_x(slow_server.url, timeout=0.2), policy(2, base=0.5), LOG, sleep=waits)
+        call_with_retries(get_x(http_server.url, timeout=0.2), policy(2, base=0.5), LOG, sleep=waits)
 
     assert waits == [0.5]
-    assert slow_server.requests_seen(2) == 2
+    assert http_server.requests_seen(2) == 2
 
 
 @pytest.mark.parametrize(

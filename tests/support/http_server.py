@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections import deque
@@ -17,6 +18,8 @@ class Reply:
     status: int = 200
     body: Any = field(default_factory=lambda: {"ok": True})
     headers: dict[str, str] = field(default_factory=dict)
+    hold: float = 0.0
+    """Seconds to hold the answer back (released early when the server stops)."""
 
 
 @dataclass
@@ -39,7 +42,8 @@ class ScriptedServer:
         self.requests: list[Request] = []
         self.replies: deque[Reply] = deque()
         self.default = Reply()
-        self._lock = threading.Lock()
+        self._seen = threading.Condition()
+        self._release = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -56,12 +60,20 @@ class ScriptedServer:
         return self
 
     def stop(self) -> None:
+        self._release.set()
         self._server.shutdown()
         self._server.server_close()
 
+    def requests_seen(self, expected: int, within: float = 5.0) -> int:
+        """How many requests arrived, once there are ``expected`` (or ``within`` seconds passed)."""
+        with self._seen:
+            self._seen.wait_for(lambda: len(self.requests) >= expected, timeout=within)
+            return len(self.requests)
+
     def _next(self, request: Request) -> Reply:
-        with self._lock:
+        with self._seen:
             self.requests.append(request)
+            self._seen.notify_all()
             return self.replies.popleft() if self.replies else self.default
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -74,6 +86,8 @@ class ScriptedServer:
                     self.command, self.path, dict(self.headers.items()), self.rfile.read(length)
                 )
                 reply = server._next(request)
+                if reply.hold:
+                    server._release.wait(reply.hold)
                 text = isinstance(reply.body, str)
                 body = reply.body.encode() if text else json.dumps(reply.body).encode()
                 self.send_response(reply.status)
@@ -82,7 +96,8 @@ class ScriptedServer:
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(body)
+                with contextlib.suppress(OSError):  # the client may have stopped waiting
+                    self.wfile.write(body)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
