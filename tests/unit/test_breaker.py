@@ -883,3 +883,19 @@ def test_error_summary_truncates_long_messages():
 
 def test_error_summary_keeps_a_message_of_exactly_the_limit():
     assert error_summary(KeyError("y" * 298)).endswith("y" * 298 + "'")
+
+
+def test_a_probe_claim_that_finds_the_breaker_closed_runs_without_probing(world):
+    world.open_breaker(recovery=60)
+    world.clock.advance(61)
+    claimant = world.breaker()
+
+    def another_worker_closes_it() -> None:
+        world.sleep.hook = None
+        world.store.put(KEY, world.store.state().succeeded(world.clock.now()))
+
+    world.sleep.hook = another_worker_closes_it
+    claimant.admit()
+
+    assert not claimant.probing
+    assert world.store.state().state == "closed"
