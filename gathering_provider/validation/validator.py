@@ -27,11 +27,13 @@ from gathering_provider.definition.models import (
     NODE_ADAPTER,
     NODE_TYPES,
     ActionNode,
+    ConditionNode,
     Node,
     Pipeline,
     PipelineOutline,
     TriggerNode,
 )
+from gathering_provider.expressions import parse
 from gathering_provider.validation.problems import Problem, Severity
 
 
@@ -88,8 +90,10 @@ def validate_file(path: Path) -> ValidationResult:
         return result
 
     nodes = _check_nodes(result, document["nodes"])
+    graph = outline.graph()
     _check_ids(result, outline)
-    _check_graph(result, outline)
+    _check_graph(result, outline, graph)
+    _check_references(result, [node for node in nodes if isinstance(node, ConditionNode)], graph)
     _check_schedule(result, outline.schedule, [node for node in nodes if isinstance(node, TriggerNode)])
     try:
         to_params(outline.params)
@@ -208,7 +212,7 @@ def _check_ids(result: ValidationResult, outline: PipelineOutline) -> None:
         result.error("invalid-dag-id", f"dag_id {result.dag_id!r} is not a valid Airflow dag id: {err}")
 
 
-def _check_graph(result: ValidationResult, outline: PipelineOutline) -> None:
+def _check_graph(result: ValidationResult, outline: PipelineOutline, graph: nx.MultiDiGraph) -> None:
     types = {node.id: node.type for node in outline.nodes}
     for edge in outline.edges:
         for end, node_id in (("from", edge.source), ("to", edge.target)):
@@ -221,7 +225,6 @@ def _check_graph(result: ValidationResult, outline: PipelineOutline) -> None:
                 "and only condition nodes route by label",
                 edge=edge.id,
             )
-    graph = outline.graph()
     for component in nx.strongly_connected_components(graph):
         if len(component) > 1 or graph.has_edge(*(next(iter(component)),) * 2):
             cycle = [source for source, *_ in nx.find_cycle(graph.subgraph(component))]
@@ -233,6 +236,20 @@ def _check_graph(result: ValidationResult, outline: PipelineOutline) -> None:
                 "no incoming edge and not a trigger: it runs at the start of every run",
                 node=node_id,
             )
+
+
+def _check_references(
+    result: ValidationResult, conditions: list[ConditionNode], graph: nx.MultiDiGraph
+) -> None:
+    """A condition may read any node that runs before it; any other node's output is always null."""
+    for node in conditions:
+        for reference in sorted(parse(node.config.condition).references & set(graph) - {node.id}):
+            if not nx.has_path(graph, reference, node.id):
+                result.warning(
+                    "condition-reference",
+                    f"condition reads node {reference!r}, which does not run before it: its value is null",
+                    node=node.id,
+                )
 
 
 def _check_schedule(result: ValidationResult, schedule: str | None, triggers: list[TriggerNode]) -> None:

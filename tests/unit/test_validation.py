@@ -862,3 +862,22 @@ def test_bundled_examples_validate(folder):
     for result in results:
         assert result.errors == [], [str(problem) for problem in result.errors]
         assert result.pipeline is not None
+
+
+def test_condition_reading_a_node_that_does_not_run_before_it_is_warned(tmp_path):
+    doc = pipeline(
+        [
+            node("start", "trigger"),
+            node("first", "agent", agent_id=1, task="t"),
+            node("later", "agent", agent_id=2, task="t"),
+            node("check", "condition", condition="first.result and later.result and start"),
+        ],
+        [edge("start", "first"), edge("first", "check"), edge("check", "later")],
+    )
+
+    result = check(tmp_path, doc)
+
+    problem = only(result, "condition-reference")
+    assert (problem.severity, problem.node) == (Severity.WARNING, "check")
+    assert "'later'" in problem.message
+    assert result.pipeline is not None
