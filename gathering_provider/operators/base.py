@@ -96,8 +96,10 @@ class GatheringNodeOperator(BaseOperator):
 
     def run_node(self, inputs: dict[str, Any], context: Context) -> NodeOutput:
         """Run the node through its breaker and retries; the single place node execution is wrapped."""
-        breaker = self.breaker and CircuitBreaker(
-            self.breaker, TaskVariableStore(), f"{self.dag_id}.{self.task_id}", self.log
+        breaker = (
+            CircuitBreaker(self.breaker, TaskVariableStore(), f"{self.dag_id}.{self.task_id}", self.log)
+            if self.breaker
+            else None
         )
         if breaker:
             breaker.admit()
