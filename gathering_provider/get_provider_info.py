@@ -14,7 +14,13 @@ def get_provider_info() -> dict[str, Any]:
         "name": "gathering",
         "description": "Compile gathering agent pipelines into Airflow DAGs.",
         "operators": [
-            {"integration-name": "gathering", "python-modules": ["gathering_provider.operators.nodes"]}
+            {
+                "integration-name": "gathering",
+                "python-modules": [
+                    f"gathering_provider.operators.{module}"
+                    for module in ("base", "trigger", "agent", "condition", "action", "parallel", "delay")
+                ],
+            }
         ],
         "hooks": [{"integration-name": "gathering", "python-modules": ["gathering_provider.hooks.http"]}],
         "integrations": [

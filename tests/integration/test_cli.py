@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from importlib import import_module
 from pathlib import Path
 
 import pytest
 
+from gathering_provider.get_provider_info import get_provider_info
 from tests.support.cli import airflow, json_output
 
 REPO = Path(__file__).resolve().parents[2]
@@ -114,3 +116,15 @@ def test_bundled_example_runs_green_with_dags_test(path):
     output = result.stdout + result.stderr
     assert "state=success" in output
     assert "result: " in output
+
+
+def test_provider_info_names_importable_modules():
+    info = get_provider_info()
+    modules = [module for entry in info["operators"] + info["hooks"] for module in entry["python-modules"]]
+    assert all(import_module(module) for module in modules)
+    assert info["package-name"] == "airflow-provider-gathering"
+    assert set(info["config"]["gathering"]["options"]) >= {
+        "pipelines_folder",
+        "max_retries",
+        "failure_threshold",
+    }
