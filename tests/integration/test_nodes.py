@@ -257,6 +257,8 @@ def test_delay_waits_in_the_worker_or_by_deferring(pipelines):
     assert result.state == "success"
     assert result.outputs["sleep"] == {"start": {"k": "v"}}
     assert result.outputs["defer"] == {"sleep": {"start": {"k": "v"}}}
+    assert "deferred" in result.events("defer")
+    assert "deferred" not in result.events("sleep")
 
 
 def test_yaml_pipeline_with_editor_aliases_runs(pipelines, http_server):

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow.models.log import Log
 from airflow.models.xcom import XComModel
 from airflow.utils.session import create_session
+from sqlalchemy import select
 
 from gathering_provider.compilation.dagfile import load_dags
 
@@ -20,9 +22,21 @@ DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "gathering_pipelines.p
 class RunResult:
     """What a run left behind: its state, each task's state and each task's output XCom."""
 
+    dag_id: str
+    run_id: str
     state: str
     states: dict[str, str]
     outputs: dict[str, Any]
+
+    def events(self, task_id: str) -> list[str]:
+        """The task's entries in Airflow's audit log (``running``, ``deferred``, ``success``...), in order."""
+        with create_session() as session:
+            query = (
+                select(Log.event)
+                .where(Log.dag_id == self.dag_id, Log.run_id == self.run_id, Log.task_id == task_id)
+                .order_by(Log.id)
+            )
+            return list(session.scalars(query))
 
     def ran(self) -> set[str]:
         return {task for task, state in self.states.items() if state == "success"}
@@ -57,4 +71,4 @@ class PipelineFolder:
             ).all()
             outputs = {row.task_id: XComModel.deserialize_value(row) for row in rows}
         states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-        return RunResult(state=str(dag_run.state), states=states, outputs=outputs)
+        return RunResult(dag_id, dag_run.run_id, str(dag_run.state), states, outputs)
