@@ -79,13 +79,18 @@ def test_default_retry_policy_defaults_match_the_option_declarations():
     assert policy.backoff_jitter == float(config.OPTIONS["backoff_jitter"]["default"])
 
 
-def test_default_retry_policy_reads_environment_overrides(monkeypatch):
+@pytest.fixture
+def retry_config(monkeypatch):
+    """``[gathering]`` retry settings set through their ``AIRFLOW__GATHERING__*`` overrides."""
     monkeypatch.setenv("AIRFLOW__GATHERING__MAX_RETRIES", "7")
-    monkeypatch.setenv("AIRFLOW__GATHERING__BACKOFF_BASE", "0.25")
-    monkeypatch.setenv("AIRFLOW__GATHERING__BACKOFF_MAX", "9.5")
-    monkeypatch.setenv("AIRFLOW__GATHERING__BACKOFF_JITTER", "0.75")
+    monkeypatch.setenv("AIRFLOW__GATHERING__BACKOFF_BASE", "2.5")
+    monkeypatch.setenv("AIRFLOW__GATHERING__BACKOFF_MAX", "12")
+    monkeypatch.setenv("AIRFLOW__GATHERING__BACKOFF_JITTER", "0.5")
+
+
+def test_default_retry_policy_reads_environment_overrides(retry_config):
     assert default_retry_policy() == RetryPolicy(
-        max_attempts=7, backoff_base=0.25, backoff_max=9.5, backoff_jitter=0.75
+        max_attempts=7, backoff_base=2.5, backoff_max=12.0, backoff_jitter=0.5
     )
 
 
@@ -102,22 +107,14 @@ def test_retry_policy_falls_back_to_the_config_defaults():
     )
 
 
-def test_retry_policy_reads_the_config_layer_and_its_env_override(monkeypatch):
-    monkeypatch.setenv("AIRFLOW__GATHERING__MAX_RETRIES", "7")
-    monkeypatch.setenv("AIRFLOW__GATHERING__BACKOFF_BASE", "2.5")
-    monkeypatch.setenv("AIRFLOW__GATHERING__BACKOFF_MAX", "12")
-    monkeypatch.setenv("AIRFLOW__GATHERING__BACKOFF_JITTER", "0.5")
+def test_retry_policy_reads_the_config_layer_and_its_env_override(retry_config):
     target, built = single(record("a"))
     assert retry_policy(target, built) == RetryPolicy(
         max_attempts=7, backoff_base=2.5, backoff_max=12.0, backoff_jitter=0.5
     )
 
 
-def test_pipeline_settings_win_over_config(monkeypatch):
-    monkeypatch.setenv("AIRFLOW__GATHERING__MAX_RETRIES", "7")
-    monkeypatch.setenv("AIRFLOW__GATHERING__BACKOFF_BASE", "2.5")
-    monkeypatch.setenv("AIRFLOW__GATHERING__BACKOFF_MAX", "12")
-    monkeypatch.setenv("AIRFLOW__GATHERING__BACKOFF_JITTER", "0.5")
+def test_pipeline_settings_win_over_config(retry_config):
     target, built = single(
         record("a"),
         max_retries_per_node=4,
