@@ -17,8 +17,6 @@ class PipelineFileError(ValueError):
     def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
         where = f"line {line}, column {column}: " if line is not None else ""
         super().__init__(f"{where}{message}")
-        self.line = line
-        self.column = column
 
 
 def is_pipeline_file(path: Path) -> bool:

@@ -243,8 +243,6 @@ class NodeOutline(BaseModel):
 
     id: Identifier
     type: Any = None
-    name: Any = None
-    config: Any = None
 
 
 class _PipelineFields(BaseModel):
