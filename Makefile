@@ -8,8 +8,12 @@ BIN := $(VENV)/bin
 EXAMPLE ?= ticket_triage
 
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
-export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+PIPELINES ?= $(CURDIR)/dags/pipelines
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
+# The bundled example pipelines reach Airflow through the gathering DAG bundle, as in a deployment.
+export AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST := [{"name": "gathering", \
+	"classpath": "gathering_provider.bundles.PipelineBundle", "kwargs": {"pipelines_folder": "$(PIPELINES)"}}]
+export AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH := $(AIRFLOW_HOME)/bundles
 
 .PHONY: example test lint
 
@@ -22,7 +26,7 @@ $(BIN)/airflow: pyproject.toml constraints.txt
 example: $(BIN)/airflow
 	@mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || { cat $(AIRFLOW_HOME)/migrate.log; exit 1; }
-	$(BIN)/airflow gathering validate dags/pipelines
+	$(BIN)/airflow gathering validate $(PIPELINES)
 	$(BIN)/airflow dags test $(EXAMPLE) > $(AIRFLOW_HOME)/example.log 2>&1 || { tail -n 80 $(AIRFLOW_HOME)/example.log; exit 1; }
 	@echo "--- $(EXAMPLE): node results (full log: $(AIRFLOW_HOME)/example.log)"
 	@sed -n -E \

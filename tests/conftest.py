@@ -16,21 +16,25 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from tests.support.bundle import bundle_config
+
 REPO = Path(__file__).resolve().parents[1]
-DAGS_FOLDER = REPO / "dags"
+EXAMPLES = REPO / "dags" / "pipelines"
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="gathering-airflow-home-"))
 
 os.environ.update(
     {
         "AIRFLOW_HOME": str(AIRFLOW_HOME),
         "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": bundle_config(EXAMPLES),
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH": str(AIRFLOW_HOME / "bundles"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
     }
 )
 os.environ.pop("AIRFLOW__GATHERING__PIPELINES_FOLDER", None)
+os.environ.pop("AIRFLOW__CORE__DAGS_FOLDER", None)
 
 
 from tests.support.http_server import ScriptedServer  # noqa: E402  (Airflow is imported after the set-up)
@@ -48,8 +52,8 @@ def pytest_sessionstart() -> None:
 
 @pytest.fixture
 def pipelines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PipelineFolder:
-    """An empty pipelines folder that the DAG file reads for this test."""
-    return PipelineFolder(tmp_path / "pipelines", monkeypatch)
+    """An empty pipelines folder that the DAG bundle serves for this test."""
+    return PipelineFolder(tmp_path / "pipelines", tmp_path / "bundles", monkeypatch)
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def build_dag(pipeline: Pipeline, dag_id: str) -> DAG:
         start_date=START_DATE,
         catchup=False,
         dagrun_timeout=timedelta(seconds=pipeline.timeout_seconds) if pipeline.timeout_seconds else None,
-        is_paused_upon_creation=pipeline.status == "paused",
+        is_paused_upon_creation=True if pipeline.status == "paused" else None,
         params=to_params(pipeline.params),
         tags=["gathering", *pipeline.tags],
         default_args={"owner": pipeline.owner or "gathering"},

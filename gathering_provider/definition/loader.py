@@ -1,9 +1,10 @@
-"""Read pipeline files (JSON or YAML) into plain data, with the line and column of syntax errors."""
+"""Find and read pipeline files (JSON or YAML) into plain data, with the line and column of syntax errors."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from collections.abc import Iterable
+from pathlib import Path, PurePath
 from typing import Any
 
 import yaml
@@ -19,18 +20,33 @@ class PipelineFileError(ValueError):
         super().__init__(f"{where}{message}")
 
 
-def is_pipeline_file(path: Path) -> bool:
+def is_pipeline_file(path: PurePath) -> bool:
     """Whether ``path`` names a pipeline file by its suffix."""
     return path.suffix.lower() in PIPELINE_SUFFIXES
 
 
-def load_document(path: Path) -> dict[str, Any]:
-    """Parse ``path`` with a safe loader; raise :class:`PipelineFileError` on any defect."""
+def pipeline_files(paths: Iterable[Path]) -> list[Path]:
+    """Each file as given, and the pipeline files of each folder (recursively, sorted)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and is_pipeline_file(p)))
+        else:
+            files.append(path)
+    return files
+
+
+def read_text(path: Path) -> str:
+    """The file's text; raise :class:`PipelineFileError` when it cannot be read as UTF-8."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise PipelineFileError(f"cannot read file: {err}") from err
-    if path.suffix.lower() == ".json":
+
+
+def parse_document(text: str, source: PurePath) -> dict[str, Any]:
+    """Parse pipeline text, JSON or YAML by ``source``'s suffix, with a safe loader."""
+    if source.suffix.lower() == ".json":
         try:
             document = json.loads(text)
         except json.JSONDecodeError as err:
@@ -48,3 +64,9 @@ def load_document(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise PipelineFileError(f"expected one pipeline object, found {type(document).__name__}")
     return document
+
+
+def dag_id_of(document: dict[str, Any], source: PurePath) -> str:
+    """The DAG id a pipeline asks for: its ``dag_id`` field, else the file name's stem."""
+    dag_id = document.get("dag_id")
+    return dag_id if isinstance(dag_id, str) else source.stem

@@ -1,12 +1,13 @@
-"""Validate pipeline files: syntax, structure, node configs, graph shape, ids and schedules.
+"""Validate a pipeline file: syntax, structure, node configs, graph shape, ids and schedules.
 
-The DAG file runs the same checks, so a file that fails here never becomes a DAG.
+Compilation runs these checks first (:mod:`gathering_provider.compilation.pipeline_file`), so a file that
+fails here never becomes a DAG.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from gathering_provider.compilation.schedule import (
     deciding_triggers,
     resolve_schedule,
 )
-from gathering_provider.definition.loader import PipelineFileError, is_pipeline_file, load_document
+from gathering_provider.definition.loader import PipelineFileError, dag_id_of, parse_document, read_text
 from gathering_provider.definition.models import (
     NODE_ADAPTER,
     NODE_TYPES,
@@ -75,14 +76,24 @@ class ValidationResult:
 
 def validate_file(path: Path) -> ValidationResult:
     """Run every check on one file."""
+    try:
+        text = read_text(path)
+    except PipelineFileError as err:
+        result = ValidationResult(path=path, dag_id=path.stem)
+        result.error("invalid-syntax", str(err))
+        return result
+    return validate_text(path, text)
+
+
+def validate_text(path: Path, text: str) -> ValidationResult:
+    """Run every check on the text of the pipeline file ``path``."""
     result = ValidationResult(path=path, dag_id=path.stem)
     try:
-        document = load_document(path)
+        document = parse_document(text, path)
     except PipelineFileError as err:
         result.error("invalid-syntax", str(err))
         return result
-    if isinstance(document.get("dag_id"), str):
-        result.dag_id = document["dag_id"]
+    result.dag_id = dag_id_of(document, path)
     try:
         outline = PipelineOutline.model_validate(document)
     except ValidationError as err:
@@ -105,34 +116,6 @@ def validate_file(path: Path) -> ValidationResult:
     if result.pipeline.status == "draft":
         result.add(Severity.INFO, "draft", "status is 'draft': validated but not loaded as a DAG")
     return result
-
-
-def validate_paths(paths: Iterable[Path]) -> list[ValidationResult]:
-    """Validate files and the pipeline files inside folders; flag dag ids claimed by several files."""
-    results = [validate_file(path) for path in pipeline_files(paths)]
-    owners: dict[str, Path] = {}
-    for result in results:
-        if result.errors or result.is_draft:
-            continue
-        if result.dag_id in owners:
-            result.error(
-                "duplicate-dag-id", f"dag_id {result.dag_id!r} is already used by {owners[result.dag_id]}"
-            )
-            result.pipeline = None
-        else:
-            owners[result.dag_id] = result.path
-    return results
-
-
-def pipeline_files(paths: Iterable[Path]) -> list[Path]:
-    """Each file as given, and the pipeline files of each folder (recursively, sorted)."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and is_pipeline_file(p)))
-        else:
-            files.append(path)
-    return files
 
 
 def _located(document: dict[str, Any], loc: Sequence[int | str]) -> tuple[str, str | None, str | None]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gathering_provider.get_provider_info import get_provider_info
+from tests.support.bundle import bundle_config
 from tests.support.cli import airflow, json_output
 
 REPO = Path(__file__).resolve().parents[2]
@@ -90,19 +91,31 @@ def test_validate_usage_errors_exit_2(args):
     assert result.stderr.strip()
 
 
-def test_broken_pipelines_show_in_list_import_errors_while_good_ones_load(tmp_path):
-    (tmp_path / "good.json").write_text(
+def test_each_broken_pipeline_is_its_own_import_error_while_good_ones_load(tmp_path):
+    folder = tmp_path / "pipelines"
+    folder.mkdir()
+    (folder / "good.json").write_text(
         json.dumps({**json.loads((BUNDLED[0]).read_text()), "dag_id": "cli_good"})
     )
-    (tmp_path / "broken.json").write_text(json.dumps({"nodes": [{"id": "bad id", "type": "trigger"}]}))
-    env = {"AIRFLOW__GATHERING__PIPELINES_FOLDER": str(tmp_path)}
+    (folder / "broken.json").write_text(json.dumps({"nodes": [{"id": "bad id", "type": "trigger"}]}))
+    (folder / "cyclic.json").write_text(
+        json.dumps(
+            {"nodes": [{"id": "a", "type": "trigger"}], "edges": [{"id": "e", "from": "a", "to": "a"}]}
+        )
+    )
+    env = {
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": bundle_config(folder),
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH": str(tmp_path / "bundles"),
+    }
 
     assert airflow("dags", "reserialize", **env).returncode == 0
     errors = airflow("dags", "list-import-errors", "--output", "json", **env)
     listed = airflow("dags", "list", "--output", "json", **env)
 
-    (entry,) = [e for e in json_output(errors) if e["filepath"] == "gathering_pipelines.py"]
-    assert f"{tmp_path / 'broken.json'}: error [invalid-task-id] node 'bad id'" in entry["error"]
+    by_file = {entry["filepath"]: entry["error"] for entry in json_output(errors)}
+    assert set(by_file) == {"broken.json.py", "cyclic.json.py"}
+    assert "broken.json: error [invalid-task-id] node 'bad id'" in by_file["broken.json.py"]
+    assert "cyclic.json: error [cycle] node 'a': nodes form a cycle: a -> a" in by_file["cyclic.json.py"]
     assert "cli_good" in {dag["dag_id"] for dag in json_output(listed)}
 
 
@@ -110,7 +123,7 @@ def test_broken_pipelines_show_in_list_import_errors_while_good_ones_load(tmp_pa
 def test_bundled_example_runs_green_with_dags_test(path):
     dag_id = json.loads(path.read_text()).get("dag_id", path.stem) if path.suffix == ".json" else path.stem
 
-    result = airflow("dags", "test", dag_id, AIRFLOW__GATHERING__PIPELINES_FOLDER="")
+    result = airflow("dags", "test", dag_id)
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     output = result.stdout + result.stderr

@@ -1,4 +1,4 @@
-"""Write pipeline files where the DAG file reads them, then build and run their DAGs with ``dag.test()``."""
+"""Write pipeline files where the DAG bundle reads them, then build and run their DAGs with ``dag.test()``."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow.dag_processing.dagbag import DagBag
 from airflow.models.log import Log
 from airflow.models.xcom import XComModel
 from airflow.utils.session import create_session
 from sqlalchemy import select
 
-from gathering_provider.compilation.dagfile import load_dags
-
-DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "gathering_pipelines.py"
+from gathering_provider.bundles import PipelineBundle
+from tests.support.bundle import BUNDLE_NAME, bundle_config
 
 
 @dataclass
@@ -46,21 +46,32 @@ class RunResult:
 
 
 class PipelineFolder:
-    """A pipelines folder, selected through ``AIRFLOW__GATHERING__PIPELINES_FOLDER``."""
+    """A pipelines folder served by the DAG bundle, configured as Airflow reads it (environment variables).
 
-    def __init__(self, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    The bundle's generated files live under this test's own ``dag_bundle_storage_path``.
+    """
+
+    def __init__(self, folder: Path, storage: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
-        monkeypatch.setenv("AIRFLOW__GATHERING__PIPELINES_FOLDER", str(folder))
+        monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", bundle_config(folder))
+        monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH", str(storage))
+        self.bundle = PipelineBundle(name=BUNDLE_NAME, pipelines_folder=str(folder))
 
     def add(self, name: str, pipeline: dict[str, Any] | str) -> Path:
         """Write a pipeline file (a dict as JSON, text as given) and return its path."""
         path = self.folder / name
-        path.write_text(pipeline if isinstance(pipeline, str) else json.dumps(pipeline))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(pipeline if isinstance(pipeline, str) else json.dumps(pipeline), encoding="utf-8")
         return path
 
+    def bag(self) -> DagBag:
+        """Refresh the bundle, then parse its generated DAG files as the dag-processor does."""
+        self.bundle.initialize()
+        return DagBag(dag_folder=str(self.bundle.path), bundle_path=self.bundle.path, bundle_name=BUNDLE_NAME)
+
     def dags(self) -> dict[str, Any]:
-        return load_dags(DAG_FILE)
+        return self.bag().dags
 
     def run(self, dag_id: str, conf: dict[str, Any] | None = None) -> RunResult:
         """Run the DAG ``dag_id`` once, in this process, on the session's metadata DB."""

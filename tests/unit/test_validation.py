@@ -7,13 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gathering_provider.compilation.pipeline_file import compile_paths
+from gathering_provider.definition.loader import pipeline_files
 from gathering_provider.validation.problems import Problem, Severity
-from gathering_provider.validation.validator import (
-    ValidationResult,
-    pipeline_files,
-    validate_file,
-    validate_paths,
-)
+from gathering_provider.validation.validator import ValidationResult, validate_file
 from tests.support.builders import edge, node, pipeline
 
 REPO = Path(__file__).resolve().parents[2]
@@ -693,29 +690,29 @@ def test_duplicate_dag_id_across_files(tmp_path):
     first = write(tmp_path, simple(), "a_first.json")
     second = write(tmp_path, simple(dag_id="a_first"), "b_second.yaml")
     third = write(tmp_path, simple(), "c_third.json")
-    results = validate_paths([tmp_path])
-    assert [r.path for r in results] == [first, second, third]
+    results = compile_paths([tmp_path])
+    assert [r.validation.path for r in results] == [first, second, third]
     assert results[0].problems == []
-    assert results[0].pipeline is not None
+    assert results[0].dag is not None
     problem = only(results[1], "duplicate-dag-id")
     assert problem.severity is Severity.ERROR
     assert problem.file == str(second)
     assert "'a_first'" in problem.message
     assert str(first) in problem.message
-    assert results[1].pipeline is None
+    assert results[1].dag is None
     assert results[2].problems == []
-    assert results[2].pipeline is not None
+    assert results[2].dag is not None
 
 
 def test_files_with_errors_or_drafts_do_not_claim_a_dag_id(tmp_path):
     broken = write(tmp_path, simple(extra_edges=[edge("work", "ghost")], dag_id="shared"), "a.json")
     draft = write(tmp_path, simple(status="draft", dag_id="shared"), "b.json")
     good = write(tmp_path, simple(dag_id="shared"), "c.json")
-    results = validate_paths([broken, draft, good])
-    assert [r.path for r in results] == [broken, draft, good]
+    results = compile_paths([broken, draft, good])
+    assert [r.validation.path for r in results] == [broken, draft, good]
     assert with_code(results[1], "duplicate-dag-id") == []
     assert results[2].problems == []
-    assert results[2].pipeline is not None
+    assert results[2].dag is not None
 
 
 def test_several_defects_are_all_reported(tmp_path, suffix):
@@ -847,21 +844,21 @@ def test_pipeline_files_keeps_given_order(tmp_path):
     assert pipeline_files([]) == []
 
 
-def test_validate_paths_reports_each_file(tmp_path):
+def test_compile_paths_reports_each_file(tmp_path):
     write(tmp_path, simple(), "good.json")
     write(tmp_path, "[", "bad.json")
     write(tmp_path, "ignored", "notes.txt")
-    results = validate_paths([tmp_path])
-    assert [(r.dag_id, codes(r)) for r in results] == [("bad", ["invalid-syntax"]), ("good", [])]
+    results = compile_paths([tmp_path])
+    assert [(r.validation.dag_id, codes(r)) for r in results] == [("bad", ["invalid-syntax"]), ("good", [])]
 
 
 @pytest.mark.parametrize("folder", BUNDLED, ids=lambda folder: folder.parent.name)
 def test_bundled_examples_validate(folder):
-    results = validate_paths([folder])
+    results = compile_paths([folder])
     assert results
     for result in results:
         assert result.errors == [], [str(problem) for problem in result.errors]
-        assert result.pipeline is not None
+        assert result.dag is not None
 
 
 def test_condition_reading_a_node_that_does_not_run_before_it_is_warned(tmp_path):

@@ -1,0 +1,72 @@
+"""The gathering DAG bundle: Airflow's way in for a folder of pipeline files."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from airflow.dag_processing.bundles.base import BaseDagBundle
+
+from gathering_provider import config
+from gathering_provider.bundles.sync import sync_folder
+
+log = logging.getLogger(__name__)
+
+
+class PipelineBundle(BaseDagBundle):
+    """A DAG bundle holding one generated DAG file per pipeline file of ``pipelines_folder``.
+
+    Configure it in ``[dag_processor] dag_bundle_config_list``::
+
+        [{"name": "gathering", "classpath": "gathering_provider.bundles.PipelineBundle",
+          "kwargs": {"pipelines_folder": "/opt/airflow/pipelines"}}]
+
+    ``initialize()`` (dag-processor start, every task start) and ``refresh()`` (every
+    ``refresh_interval``) bring the generated files in line with the pipelines folder. A broken pipeline
+    file is its generated file's own import error and hides no other pipeline.
+
+    :param pipelines_folder: absolute path of the pipeline files (``*.json``, ``*.yaml``, ``*.yml``,
+        searched recursively); default ``[gathering] pipelines_folder``.
+    """
+
+    supports_versioning = False
+
+    def __init__(self, *, pipelines_folder: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        folder = Path(pipelines_folder or config.get("pipelines_folder")).expanduser()
+        if not folder.is_absolute():
+            raise ValueError(
+                f"bundle {self.name!r}: pipelines_folder must be an absolute path (bundle kwargs or "
+                f"[gathering] pipelines_folder), got {str(folder)!r}"
+            )
+        self.pipelines_folder = folder
+
+    @property
+    def path(self) -> Path:
+        """The folder of generated DAG files."""
+        return self.base_dir
+
+    def get_current_version(self) -> None:
+        """No versions: the bundle always serves the pipelines folder as it is."""
+        return None
+
+    def initialize(self) -> None:
+        """Generate the DAG files before first use."""
+        self.refresh()
+        super().initialize()
+
+    def refresh(self) -> None:
+        """Add, rewrite and remove generated DAG files to match the pipelines folder."""
+        if not self.pipelines_folder.is_dir():
+            log.warning("Bundle %r: pipelines folder %s does not exist", self.name, self.pipelines_folder)
+        with self.lock():
+            report = sync_folder(self.pipelines_folder, self.path)
+        if report.written or report.removed:
+            log.info(
+                "Bundle %r: %d DAG file(s) written, %d removed, from %s",
+                self.name,
+                len(report.written),
+                len(report.removed),
+                self.pipelines_folder,
+            )
