@@ -5,8 +5,8 @@ and Airflow's import errors name the pipeline file. Output depends only on the p
 write is atomic (a temporary file renamed into place), so processes syncing the same folder agree.
 
 A manifest remembers each pipeline file's modification time and size, so an unchanged file costs one
-``stat``. As in git's index, a file modified shortly before the previous sync is read again, since
-a change within the file system's timestamp granularity would keep its time.
+``stat``. As in git's index, a file modified shortly before a sync is not remembered, and is read again at
+the next sync: a change within the file system's timestamp granularity would keep its time.
 """
 
 from __future__ import annotations
@@ -20,12 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from gathering_provider.bundles.dag_file import render
-from gathering_provider.definition.loader import PipelineFileError, pipeline_files, read_text
+from gathering_provider.definition.loader import (
+    PipelineFileError,
+    folder_files,
+    folder_pipeline_files,
+    read_text,
+)
 
 SUFFIX = ".py"
 MANIFEST = ".gathering-manifest.json"
 RACY_SECONDS = 2.0
-"""Pipeline files modified this close to the previous sync are read again, whatever the manifest says."""
+"""A pipeline file modified this close to a sync is read again at the next one."""
 
 
 @dataclass
@@ -45,37 +50,34 @@ def sync_folder(pipelines: Path, target: Path) -> SyncReport:
     """Write, rewrite and delete generated DAG files so that ``target`` mirrors ``pipelines``."""
     report = SyncReport()
     target.mkdir(parents=True, exist_ok=True)
-    manifest = _read_manifest(target)
-    racy_after = manifest.get("synced_at", 0) - RACY_SECONDS * 1e9
-    started = time.time_ns()
-    stamps: dict[str, list[int]] = {}
-    for path in pipeline_files([pipelines]) if pipelines.is_dir() else []:
-        source = path.relative_to(pipelines).as_posix()
+    known = _read_manifest(target)
+    settled_before = time.time_ns() - int(RACY_SECONDS * 1e9)
+    present = set(folder_files(target, lambda name: name.endswith(SUFFIX)))
+    stamps: dict[str, list[int] | None] = {}
+    for source in folder_pipeline_files(pipelines) if pipelines.is_dir() else []:
         name = generated_name(source)
         try:
-            stat = path.stat()
+            stat = os.stat(os.path.join(pipelines, source))
         except FileNotFoundError:  # removed since listed
             continue
         stamp = [stat.st_mtime_ns, stat.st_size]
-        stamps[source] = stamp
-        unchanged = manifest["files"].get(source) == stamp and stat.st_mtime_ns < racy_after
-        if unchanged and (target / name).exists():
+        if known.get(source) == stamp and name in present:
+            stamps[source] = stamp
             continue
         try:
-            text: str | PipelineFileError = read_text(path)
+            text: str | PipelineFileError = read_text(pipelines / source)
         except PipelineFileError as err:
             text = err
-            stamp[0] = -1  # read again next time; meanwhile its DAG file reports the error
+        settled = stat.st_mtime_ns < settled_before and not isinstance(text, PipelineFileError)
+        stamps[source] = stamp if settled else None  # not settled: read again next time
         if _write_if_changed(target / name, render(source, text)):
             report.written.append(name)
     expected = {generated_name(source) for source in stamps}
-    for existing in sorted(target.rglob(f"*{SUFFIX}")):
-        name = existing.relative_to(target).as_posix()
-        if name not in expected:
-            existing.unlink(missing_ok=True)
-            report.removed.append(name)
-    if stamps != manifest["files"] or report.written or report.removed:
-        _write_atomic(target / MANIFEST, json.dumps({"synced_at": started, "files": stamps}, sort_keys=True))
+    for stale in sorted(present - expected):
+        (target / stale).unlink(missing_ok=True)
+        report.removed.append(stale)
+    if stamps != known:
+        _write_atomic(target / MANIFEST, json.dumps(stamps, sort_keys=True))
     return report
 
 
@@ -83,10 +85,8 @@ def _read_manifest(target: Path) -> dict[str, Any]:
     try:
         manifest = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        manifest = None
-    if isinstance(manifest, dict) and isinstance(manifest.get("files"), dict):
-        return manifest
-    return {"synced_at": 0, "files": {}}
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
 
 
 def _write_if_changed(path: Path, content: str) -> bool:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -25,12 +26,32 @@ def is_pipeline_file(path: PurePath) -> bool:
     return path.suffix.lower() in PIPELINE_SUFFIXES
 
 
+def folder_files(folder: Path, keep: Callable[[str], bool]) -> list[str]:
+    """The files under ``folder`` whose name ``keep`` accepts, recursively, as sorted relative POSIX paths."""
+    found: list[str] = []
+    pending = [("", str(folder))]
+    while pending:
+        prefix, directory = pending.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    pending.append((f"{prefix}{entry.name}/", entry.path))
+                elif entry.is_file() and keep(entry.name):
+                    found.append(prefix + entry.name)
+    return sorted(found)
+
+
+def folder_pipeline_files(folder: Path) -> list[str]:
+    """The pipeline files under ``folder``, recursively, as sorted relative POSIX paths."""
+    return folder_files(folder, lambda name: is_pipeline_file(PurePath(name)))
+
+
 def pipeline_files(paths: Iterable[Path]) -> list[Path]:
     """Each file as given, and the pipeline files of each folder (recursively, sorted)."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and is_pipeline_file(p)))
+            files.extend(path / name for name in folder_pipeline_files(path))
         else:
             files.append(path)
     return files

@@ -164,21 +164,21 @@ def test_an_unreadable_file_is_an_import_error_naming_it(pipelines):
 
 
 def test_generated_files_follow_added_changed_and_removed_pipelines(pipelines):
-    first = pipelines.add("first.json", review_pipeline(name="First"))
+    first = pipelines.add("first.json", review_pipeline(name="Alpha"))
     pipelines.add("team/second.yaml", json.dumps(review_pipeline(dag_id="second")))
-    assert {dag.dag_display_name for dag in pipelines.dags().values()} == {"First", "Test pipeline"}
+    assert {dag.dag_display_name for dag in pipelines.dags().values()} == {"Alpha", "Test pipeline"}
     generated = sorted(
         p.relative_to(pipelines.bundle.path).as_posix() for p in pipelines.bundle.path.rglob("*.py")
     )
     assert generated == ["first.json.py", "team/second.yaml.py"]
 
-    first.write_text(json.dumps(review_pipeline(name="Renamed")))  # same length: seen within the same tick
+    first.write_text(json.dumps(review_pipeline(name="Bravo")))  # same size, maybe the same time stamp
     (pipelines.folder / "team" / "second.yaml").unlink()
     pipelines.add("third.json", review_pipeline())
 
     dags = pipelines.dags()
     assert set(dags) == {"first", "third"}
-    assert dags["first"].dag_display_name == "Renamed"
+    assert dags["first"].dag_display_name == "Bravo"
     assert not (pipelines.bundle.path / "team" / "second.yaml.py").exists()
 
 
@@ -229,20 +229,22 @@ def test_generation_is_deterministic_and_leaves_no_temporary_files(pipelines, tm
     assert {p.name for p in pipelines.bundle.path.iterdir() if p.name.endswith(".tmp")} == set()
 
 
-def test_an_unchanged_pipeline_file_is_not_rewritten(pipelines):
+def test_a_settled_pipeline_file_costs_a_stat_and_a_fresh_one_is_read_again(pipelines):
     path = pipelines.add("steady.json", review_pipeline())
+    an_hour_ago = time.time() - 3600
+    os.utime(path, (an_hour_ago, an_hour_ago))
     pipelines.bundle.initialize()
     generated = pipelines.bundle.path / "steady.json.py"
-    old = time.time() - 3600
-    os.utime(path, (old, old))  # as if edited long before the last sync
-    pipelines.bundle.refresh()  # records the settled file
-    before = generated.stat().st_mtime_ns
-    generated.write_text(generated.read_text())  # a rewrite would restore it; the stamp says unchanged
+    generated.write_text("# stale\n")  # a settled, unchanged pipeline file is not read again...
 
-    pipelines.bundle.refresh()
-
-    assert generated.stat().st_mtime_ns != before  # our write above, untouched by the refresh
     assert sync_folder(pipelines.folder, pipelines.bundle.path).written == []
+    assert generated.read_text() == "# stale\n"
+
+    os.utime(path)  # ...until it changes, and while it is fresh it is read at every sync
+    assert sync_folder(pipelines.folder, pipelines.bundle.path).written == ["steady.json.py"]
+    generated.write_text("# stale\n")
+    assert sync_folder(pipelines.folder, pipelines.bundle.path).written == ["steady.json.py"]
+    assert "DEFINITION" in generated.read_text()
 
 
 def test_a_worker_parse_compiles_only_the_pipeline_it_runs(pipelines, caplog, monkeypatch):
