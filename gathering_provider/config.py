@@ -12,9 +12,8 @@ SECTION = "gathering"
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "pipelines_folder": {
-        "description": "Folder of pipeline files (*.json, *.yaml, *.yml) turned into DAGs. "
-        "Relative paths are resolved against the folder of the DAG file; "
-        "empty means the ``pipelines`` folder beside it.",
+        "description": "Absolute path of the folder of pipeline files (*.json, *.yaml, *.yml) that the "
+        "gathering DAG bundle serves when its ``pipelines_folder`` kwarg is not given.",
         "type": "string",
         "example": "/opt/airflow/pipelines",
         "default": "",
