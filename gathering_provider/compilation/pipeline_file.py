@@ -55,9 +55,14 @@ def compile_text(path: Path, text: str) -> CompiledPipeline:
     return compile_validated(validate_text(path, text))
 
 
+def compile_file(path: Path) -> CompiledPipeline:
+    """Validate and compile the pipeline file ``path``."""
+    return compile_validated(validate_file(path))
+
+
 def compile_paths(paths: Iterable[Path]) -> list[CompiledPipeline]:
     """Compile files and the pipeline files inside folders; flag dag ids claimed by several files."""
-    compiled = [compile_validated(validate_file(path)) for path in pipeline_files(paths)]
+    compiled = [compile_file(path) for path in pipeline_files(paths)]
     owners: dict[str, Path] = {}
     for item in compiled:
         validation = item.validation
