@@ -77,9 +77,9 @@ class GatheringNodeOperator(BaseOperator):
             source: output for source, output in zip(sources, pulled, strict=True) if output is not None
         }
         if not live_edges(self.incoming, inputs):
-            raise AirflowSkipException(
-                f"node {self.task_id} has no live incoming edge: {self._why_dead(inputs)}"
-            )
+            reason = f"node {self.task_id} has no live incoming edge: {self._why_dead(inputs)}"
+            self.log.info("Skipping: %s", reason)
+            raise AirflowSkipException(reason)
         return inputs
 
     def _why_dead(self, inputs: dict[str, Any]) -> str:

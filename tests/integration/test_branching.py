@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from airflow.models.taskinstance import clear_task_instances
+from airflow.utils.session import create_session
 
 from tests.support.builders import edge, node, pipeline, record
+from tests.support.worker import run_in_worker, task_instance, task_log
 
 
 def approval_pipeline() -> dict:
@@ -132,3 +135,24 @@ def test_unlabelled_edge_from_a_condition_follows_a_truthy_result(pipelines):
 
     assert "act" in pipelines.run("unlabelled", conf={"count": 3}).ran()
     assert "act" in pipelines.run("unlabelled", conf={"count": 1}).skipped()
+
+
+def test_a_skipped_node_logs_why_outside_the_collapsed_log_groups(pipelines):
+    pipelines.add("approval.json", approval_pipeline())
+    result = pipelines.run("approval", conf={"approved": False})
+    assert result.skipped() == {"merge"}
+
+    with create_session() as session:
+        clear_task_instances([task_instance(session, "approval", result.run_id, "merge")], session)
+    assert run_in_worker("approval", result.run_id, "merge") == 0
+    with create_session() as session:
+        assert task_instance(session, "approval", result.run_id, "merge").state == "skipped"
+
+    events = [message.event for message in task_log("approval", result.run_id, "merge")]
+    post_execute = events.index("::group::Post Execute")
+    pre_execute_end = max(i for i, event in enumerate(events[:post_execute]) if event == "::endgroup::")
+    ungrouped = events[pre_execute_end + 1 : post_execute]
+    reason = (
+        "node merge has no live incoming edge: check->merge: condition check = False does not follow 'true'"
+    )
+    assert f"Skipping: {reason}" in ungrouped
