@@ -878,3 +878,14 @@ def test_condition_reading_a_node_that_does_not_run_before_it_is_warned(tmp_path
     assert (problem.severity, problem.node) == (Severity.WARNING, "check")
     assert "'later'" in problem.message
     assert result.pipeline is not None
+
+
+def test_what_airflow_refuses_to_build_is_an_invalid_dag_error(tmp_path):
+    path = write(tmp_path, simple(tags=["t" * 101]), "long_tag.json")
+
+    (compiled,) = compile_paths([path])
+
+    problem = only(compiled, "invalid-dag")
+    assert problem.severity is Severity.ERROR
+    assert "tag cannot be longer than 100 characters" in problem.message
+    assert compiled.dag is None
