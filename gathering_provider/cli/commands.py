@@ -57,10 +57,8 @@ def _breakers(dag_id: str | None) -> dict[str, BreakerState | None]:
 
 def _row(key: str, state: BreakerState | None) -> dict[str, object]:
     if state is None:
-        return dict.fromkeys(("failures", "threshold", "retry_at", "last_error", "nodes")) | {
-            "key": key,
-            "state": "corrupt",
-        }
+        fields = ("failures", "threshold", "retry_at", "last_error", "last_error_at", "nodes")
+        return {"key": key, "state": "corrupt", **dict.fromkeys(fields)}
     retry_at = state.retry_at
     return {
         "key": key,
@@ -69,6 +67,7 @@ def _row(key: str, state: BreakerState | None) -> dict[str, object]:
         "threshold": state.failure_threshold,
         "retry_at": retry_at.isoformat() if retry_at else None,
         "last_error": state.last_error,
+        "last_error_at": state.last_error_at.isoformat() if state.last_error_at else None,
         "nodes": state.nodes,
     }
 
@@ -85,7 +84,7 @@ def breakers_list(args: argparse.Namespace) -> None:
         print("No circuit breakers.")
         return
     width = max(len(str(row["key"])) for row in rows)
-    print(f"{'KEY':<{width}}  {'STATE':<9}  {'FAILURES':<8}  OPENS AGAIN")
+    print(f"{'KEY':<{width}}  {'STATE':<9}  {'FAILURES':<8}  PROBE ALLOWED AT")
     for row in rows:
         failures = f"{row['failures']}/{row['threshold']}" if row["failures"] is not None else "-"
         print(f"{row['key']:<{width}}  {row['state']:<9}  {failures:<8}  {row['retry_at'] or '-'}")

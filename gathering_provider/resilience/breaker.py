@@ -50,7 +50,12 @@ class Admission(Enum):
 
 
 class BreakerState(BaseModel):
-    """The JSON value of ``gathering.breaker.<key>``."""
+    """The JSON value of ``gathering.breaker.<key>``.
+
+    ``last_error`` and ``last_error_at`` are the latest failure counted and when it was counted; they are
+    kept when the breaker closes again, so on a closed breaker they are history, not current health.
+    A value stored without ``last_error_at`` reads as ``None``.
+    """
 
     state: Literal["closed", "open", "half_open"] = "closed"
     failure_count: int = 0
@@ -59,6 +64,7 @@ class BreakerState(BaseModel):
     opened_at: AwareDatetime | None = None
     updated_at: AwareDatetime | None = None
     last_error: str | None = None
+    last_error_at: AwareDatetime | None = None
     probe_owner: str | None = None
     probe_expires_at: AwareDatetime | None = None
     nodes: list[str] = []
@@ -114,6 +120,7 @@ class BreakerState(BaseModel):
             failure_count=count,
             opened_at=now if opens else self.opened_at,
             last_error=error,
+            last_error_at=now,
             probe_owner=None,
             probe_expires_at=None,
         )
@@ -188,7 +195,7 @@ class CircuitBreaker:
         now = self.clock()
         decision = state.admission(now)
         if decision is Admission.REJECT:
-            raise BreakerOpenError(self._open_message(state))
+            raise BreakerOpenError(self._open_message(state, now))
         if decision is Admission.PROBE:
             self._elect_probe(state, now)
 
@@ -264,7 +271,7 @@ class CircuitBreaker:
             self.probing = True
             self.log.info("Circuit breaker %s is half-open: this execution is the probe", self.key)
             return
-        raise BreakerOpenError(self._open_message(current))
+        raise BreakerOpenError(self._open_message(current, self.clock()))
 
     def _confirm_open(self, opened: BreakerState) -> None:
         for _ in range(CONFIRM_ROUNDS):
@@ -331,12 +338,16 @@ class CircuitBreaker:
             error_summary(error),
         )
 
-    def _open_message(self, state: BreakerState) -> str:
-        if state.state == "half_open":
-            until = state.probe_expires_at.isoformat() if state.probe_expires_at else "it settles"
+    def _open_message(self, state: BreakerState, now: datetime) -> str:
+        if state.state == "half_open" and state.probe_active(now):
             return (
-                f"circuit breaker {self.key} is half-open and another execution ({state.probe_owner}) "
-                f"is probing; retry after {until}"
+                f"circuit breaker {self.key} is half-open: a probe is running in another execution "
+                f"({state.probe_owner}); executions fail fast until it settles"
+            )
+        if state.state == "half_open":
+            return (
+                f"circuit breaker {self.key} is half-open and its probe lease was released or expired "
+                "while this execution claimed it; the next execution may probe"
             )
         retry_at = state.retry_at
         return (

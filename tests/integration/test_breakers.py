@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 
@@ -44,6 +45,7 @@ def test_breaker_opens_fails_fast_then_one_probe_closes_it_across_dags_test_runs
     state = stored(key)
     assert (state["state"], state["failure_count"]) == ("open", 2)
     assert "HttpStatusError" in state["last_error"] and "503" in state["last_error"]
+    assert state["last_error_at"] == state["opened_at"]
     assert len(http_server.requests) == 2
 
     third = airflow("dags", "test", "breaker_runs", **slow_recovery)
@@ -62,6 +64,10 @@ def test_breaker_opens_fails_fast_then_one_probe_closes_it_across_dags_test_runs
         airflow("gathering", "breakers", "list", "--dag-id", "breaker_runs", "--output", "json")
     )
     assert [(row["key"], row["state"], row["failures"]) for row in listed] == [(key, "closed", 0)]
+    assert (listed[0]["last_error"], listed[0]["last_error_at"]) == (
+        state["last_error"],
+        datetime.fromisoformat(state["last_error_at"]).isoformat(),
+    )
 
 
 def test_healthy_executions_write_nothing(pipelines, http_server):
@@ -186,7 +192,18 @@ def test_breakers_cli_lists_filters_and_resets():
     store = MetadataVariableStore()
     opened = {"state": "open", "failure_count": 3, "failure_threshold": 3, "recovery_timeout": 60}
     store.set("gathering.breaker.cli_a.n1", json.dumps({**opened, "opened_at": "2026-01-01T00:00:00Z"}))
-    store.set("gathering.breaker.cli_b.n1", json.dumps({**opened, "state": "closed", "failure_count": 1}))
+    store.set(
+        "gathering.breaker.cli_b.n1",
+        json.dumps(
+            {
+                **opened,
+                "state": "closed",
+                "failure_count": 1,
+                "last_error": "TimeoutError: slow",
+                "last_error_at": "2026-01-01T00:00:05Z",
+            }
+        ),
+    )
     store.set(
         "gathering.breaker.cli_shared", json.dumps({**opened, "state": "closed", "nodes": ["cli_a.n2"]})
     )
@@ -195,11 +212,22 @@ def test_breakers_cli_lists_filters_and_resets():
     assert {row["key"] for row in by_dag} == {"gathering.breaker.cli_a.n1", "gathering.breaker.cli_shared"}
     (only_open,) = [row for row in by_dag if row["state"] == "open"]
     assert only_open["retry_at"] == "2026-01-01T00:01:00+00:00"
+    assert (only_open["last_error"], only_open["last_error_at"]) == (None, None)
 
     listed_open = json_output(airflow("gathering", "breakers", "list", "--state", "open", "--output", "json"))
     assert "gathering.breaker.cli_b.n1" not in {row["key"] for row in listed_open}
+    (closed,) = json_output(airflow("gathering", "breakers", "list", "--dag-id", "cli_b", "--output", "json"))
+    assert (closed["state"], closed["retry_at"]) == ("closed", None)
+    assert (closed["last_error"], closed["last_error_at"]) == (
+        "TimeoutError: slow",
+        "2026-01-01T00:00:05+00:00",
+    )
     text = airflow("gathering", "breakers", "list", "--dag-id", "cli_a").stdout
-    assert "gathering.breaker.cli_a.n1" in text and "3/3" in text and "2026-01-01T00:01:00+00:00" in text
+    header, opened_row = (
+        line for line in text.splitlines() if line.startswith(("KEY", "gathering.breaker.cli_a"))
+    )
+    assert header.split() == ["KEY", "STATE", "FAILURES", "PROBE", "ALLOWED", "AT"]
+    assert opened_row.split() == ["gathering.breaker.cli_a.n1", "open", "3/3", "2026-01-01T00:01:00+00:00"]
 
     assert airflow("gathering", "breakers", "reset").returncode == 2
     assert airflow("gathering", "breakers", "reset", "cli_b.n1").returncode == 0

@@ -33,6 +33,7 @@ STORED_KEYS = {
     "opened_at",
     "updated_at",
     "last_error",
+    "last_error_at",
 }
 
 
@@ -225,13 +226,46 @@ def test_failed_counts_up_and_opens_exactly_at_the_threshold():
         current = current.failed(at(count), f"Error: {count}")
         assert (current.state, current.failure_count, current.opened_at) == ("closed", count, None)
         assert current.last_error == f"Error: {count}"
-        assert current.updated_at == at(count)
+        assert current.last_error_at == current.updated_at == at(count)
     current = current.failed(at(3), "Error: 3")
     assert current.state == "open"
     assert current.failure_count == 3
     assert current.opened_at == at(3)
     assert current.updated_at == at(3)
     assert current.last_error == "Error: 3"
+    assert current.last_error_at == at(3)
+
+
+def test_a_closed_breaker_keeps_its_last_error_and_when_it_was_counted():
+    after = state(failure_count=1).failed(at(5), "Error: x").succeeded(at(9))
+    assert (after.state, after.failure_count) == ("closed", 0)
+    assert (after.last_error, after.last_error_at, after.updated_at) == ("Error: x", at(5), at(9))
+
+
+def test_a_value_stored_without_last_error_at_still_loads(world, caplog):
+    world.store.values[KEY] = json.dumps(
+        {
+            "state": "closed",
+            "failure_count": 1,
+            "failure_threshold": 3,
+            "recovery_timeout": 60.0,
+            "opened_at": None,
+            "updated_at": "2026-01-01T00:00:00Z",
+            "last_error": "ConnectionError: earlier",
+            "probe_owner": None,
+            "probe_expires_at": None,
+            "nodes": [NODE],
+        }
+    )
+    assert world.store.state().last_error_at is None
+    breaker = world.breaker()
+    breaker.admit()
+    world.clock.advance(7)
+    breaker.record_failure(ConnectionError("again"))
+    assert warnings_of(caplog) == []
+    stored = world.store.state()
+    assert (stored.failure_count, stored.last_error_at) == (2, at(7))
+    assert stored.last_error == "ConnectionError: again"
 
 
 def test_threshold_of_one_opens_on_the_first_failure():
@@ -327,6 +361,7 @@ def test_json_round_trip_with_utc_iso_times():
         opened_at=START,
         updated_at=at(1),
         last_error="ConnectionError: refused",
+        last_error_at=START,
         probe_owner="host:1:abc",
         probe_expires_at=at(300),
         nodes=["dag.a", "dag.b"],
@@ -336,6 +371,7 @@ def test_json_round_trip_with_utc_iso_times():
     assert raw["opened_at"] in ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00+00:00")
     assert raw["updated_at"] in ("2026-01-01T00:00:01Z", "2026-01-01T00:00:01+00:00")
     assert raw["probe_expires_at"] in ("2026-01-01T00:05:00Z", "2026-01-01T00:05:00+00:00")
+    assert raw["last_error_at"] in ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00+00:00")
     back = BreakerState.model_validate_json(text)
     assert back == original
     assert back.opened_at.utcoffset() == timedelta(0)
@@ -544,6 +580,24 @@ def test_a_worker_arriving_during_the_election_fails_fast(world):
     assert world.store.state().probe_owner == first.owner
 
 
+def test_a_lease_released_during_the_claim_fails_fast_without_claiming_a_running_probe(world):
+    world.open_breaker(recovery=60)
+    world.clock.advance(61)
+    claimant = world.breaker()
+
+    def another_probe_claims_and_releases() -> None:
+        world.store.put(KEY, world.store.state().probing("other", world.clock.now(), LEASE).released(at(61)))
+
+    world.sleep.hook = another_probe_claims_and_releases
+    with pytest.raises(BreakerOpenError) as raised:
+        claimant.admit()
+    assert str(raised.value) == (
+        f"circuit breaker {KEY} is half-open and its probe lease was released or expired "
+        "while this execution claimed it; the next execution may probe"
+    )
+    assert not claimant.probing
+
+
 def test_probe_success_closes_the_breaker(world, caplog):
     world.open_breaker(recovery=60)
     world.clock.advance(61)
@@ -603,10 +657,12 @@ def test_an_active_lease_makes_others_fail_fast_until_it_expires(world):
     probe.admit()
     world.clock.advance(LEASE - 10)
     other = world.breaker()
-    with pytest.raises(BreakerOpenError, match="half-open") as raised:
+    with pytest.raises(BreakerOpenError) as raised:
         other.admit()
-    assert probe.owner in str(raised.value)
-    assert KEY in str(raised.value)
+    assert str(raised.value) == (
+        f"circuit breaker {KEY} is half-open: a probe is running in another execution "
+        f"({probe.owner}); executions fail fast until it settles"
+    )
     assert not other.probing
     world.clock.advance(10)
     late = world.breaker()
