@@ -4,7 +4,7 @@ import pytest
 from airflow.sdk import Asset, Param
 from pydantic import ValidationError
 
-from gathering_provider.compilation.params import to_param, to_params
+from gathering_provider.compilation.params import admit_null, to_param, to_params
 from gathering_provider.compilation.schedule import ScheduleError, check_cron, resolve_schedule
 from gathering_provider.definition.models import (
     NODE_ADAPTER,
@@ -309,12 +309,29 @@ def test_to_param_bare_value(value):
     assert param.schema == {}
 
 
-def test_to_param_schema_with_default():
+def test_to_param_schema_with_default_admits_null():
     param = to_param({"type": "string", "enum": ["high", "low"], "default": "high", "description": "Urgency"})
     assert param.has_value
     assert param.value == "high"
-    assert param.schema == {"type": "string", "enum": ["high", "low"]}
+    assert param.schema == {"type": ["string", "null"], "enum": ["high", "low", None]}
     assert param.description == "Urgency"
+
+
+@pytest.mark.parametrize(
+    ("schema", "nullable"),
+    [
+        ({"type": "integer", "minimum": 1}, {"type": ["integer", "null"], "minimum": 1}),
+        ({"type": ["integer", "string"]}, {"type": ["integer", "string", "null"]}),
+        (
+            {"type": ["null", "string"], "enum": [None, "a"]},
+            {"type": ["null", "string"], "enum": [None, "a"]},
+        ),
+        ({"enum": [1, 2]}, {"enum": [1, 2, None]}),
+        ({"description": "untyped"}, {"description": "untyped"}),
+    ],
+)
+def test_admit_null(schema, nullable):
+    assert admit_null(schema) == nullable
 
 
 def test_to_param_schema_without_default_is_required():
