@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ def chain(dag_id: str, nodes: int) -> dict[str, Any]:
         ],
         "edges": [
             {"id": f"e{i}", "from": a, "to": b, "condition": "true" if a == ids[1] else None}
-            for i, (a, b) in enumerate(zip(ids, ids[1:], strict=False))
+            for i, (a, b) in enumerate(pairwise(ids))
         ],
     }
 

@@ -123,7 +123,7 @@ def test_params_become_trigger_form_params(pipelines):
 
     params = pipelines.dags()["form"].params
 
-    assert params.get_param("priority").schema == {"type": "string", "enum": ["high", "low"]}
+    assert params.get_param("priority").schema == {"type": ["string", "null"], "enum": ["high", "low", None]}
     assert params["priority"] == "low"
     assert params["n"] == 3
 
