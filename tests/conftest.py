@@ -7,6 +7,7 @@ Child processes (CLI tests) inherit it.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,11 @@ os.environ.pop("AIRFLOW__CORE__DAGS_FOLDER", None)
 
 from tests.support.http_server import ScriptedServer  # noqa: E402  (Airflow is imported after the set-up)
 from tests.support.pipelines import PipelineFolder  # noqa: E402
+
+
+def pytest_sessionfinish() -> None:
+    """Remove the session's ``AIRFLOW_HOME``."""
+    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
 
 
 def pytest_sessionstart() -> None:
