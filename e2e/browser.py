@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
@@ -99,6 +100,22 @@ class AirflowUi:
         self.element("button[aria-label^='Show Graph']", "the Graph view button").click()
         self.element(".react-flow__node", "graph nodes")
 
+    def open_run_graph(self, dag_id: str, run_id: str) -> None:
+        """Open a run's page in the Graph view."""
+        self.driver.get(f"{self.base_url}/dags/{dag_id}/runs/{quote(run_id, safe=':+')}")
+        self.element("button[aria-label^='Show Graph']", "the Graph view button").click()
+        self.element(".react-flow__node", "graph nodes")
+
+    def wait_for_node_text(self, task_id: str, text: str) -> str:
+        """Wait until a Graph view node shows ``text`` (e.g. its state) and return all its text."""
+        css = f"[data-testid='rf__node-{task_id}']"
+
+        def shows_text(driver: WebDriver) -> str | None:
+            shown = _text_of(driver, css)
+            return shown if shown and text in shown else None
+
+        return self.wait(shows_text, f"graph node {task_id!r} to show {text!r}")
+
     def node_text(self, task_id: str) -> str:
         """The text a Graph view node shows (its display name first)."""
         return self._text(f"[data-testid='rf__node-{task_id}']", f"graph node {task_id!r}")
@@ -135,8 +152,12 @@ class AirflowUi:
         return path
 
     def _text(self, css: str, what: str) -> str:
-        element = self.wait(lambda driver: _displayed(driver, css), what)
-        return " ".join(str(element.get_attribute("textContent") or "").split())
+        return self.wait(lambda driver: _text_of(driver, css), what)
+
+
+def _text_of(driver: WebDriver, css: str) -> str | None:
+    found = _displayed(driver, css)
+    return " ".join(str(found.get_attribute("textContent") or "").split()) if found else None
 
 
 def _displayed(driver: WebDriver, css: str) -> WebElement | None:

@@ -382,7 +382,7 @@ class Deployment:
 
     def add_pipelines(self, *files: Path) -> list[Path]:
         """Copy pipeline files into the pipelines folder the bundle serves."""
-        return [Path(shutil.copy2(file, self.pipelines_folder / file.name)) for file in files]
+        return [Path(shutil.copy(file, self.pipelines_folder / file.name)) for file in files]
 
     def remove_pipelines(self, *names: str) -> None:
         for name in names:

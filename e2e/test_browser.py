@@ -56,4 +56,9 @@ def test_graph_view_and_trigger_form(
     assert run["state"] == "success", states
     assert run["conf"]["priority"] == "high"
     assert states["page"] == "success" and states["queue"] == "skipped", states
-    assert screenshot.stat().st_size > 0
+
+    ui.open_run_graph("review", run["dag_run_id"])
+    assert "success" in ui.wait_for_node_text("page", "success")
+    assert "skipped" in ui.wait_for_node_text("queue", "skipped")
+    for path in (screenshot, ui.screenshot(deployment.run_dir / "screenshots" / "review-run.png")):
+        assert path.stat().st_size > 0, path
