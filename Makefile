@@ -1,6 +1,9 @@
 # Two entry points on a fresh machine:
 #   make example   set up, then run the bundled example pipeline end to end with `airflow dags test`
-#   make test      set up, then lint and run the test suite
+#   make test      set up, then lint, run the test suite, then the end-to-end stage
+# and their parts:
+#   make check     lint and run the test suite (unit and integration tests, SQLite)
+#   make e2e       the end-to-end stage: a real Airflow deployment (PostgreSQL, headless chromium)
 
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +18,7 @@ export AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST := [{"name": "gathering", 
 	"classpath": "gathering_provider.bundles.PipelineBundle", "kwargs": {"pipelines_folder": "$(PIPELINES)"}}]
 export AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH := $(AIRFLOW_HOME)/bundles
 
-.PHONY: example test lint
+.PHONY: example test check lint e2e
 
 $(BIN)/airflow: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +42,16 @@ lint: $(BIN)/airflow
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+check: lint
 	$(BIN)/python -m pytest
+
+e2e: $(BIN)/airflow /usr/bin/chromedriver
+	$(BIN)/python -m pytest e2e
+
+# The end-to-end stage drives a real browser: Debian's chromium and chromium-driver.
+/usr/bin/chromedriver:
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq \
+		chromium chromium-driver
+
+test: check e2e

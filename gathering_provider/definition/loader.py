@@ -47,14 +47,14 @@ def folder_pipeline_files(folder: Path) -> list[str]:
 
 
 def pipeline_files(paths: Iterable[Path]) -> list[Path]:
-    """Each file as given, and the pipeline files of each folder (recursively, sorted)."""
-    files: list[Path] = []
+    """Each file as given, and the pipeline files of each folder (recursively, sorted); each file once,
+    where it first appears, when the paths overlap."""
+    files: dict[Path, Path] = {}
     for path in paths:
-        if path.is_dir():
-            files.extend(path / name for name in folder_pipeline_files(path))
-        else:
-            files.append(path)
-    return files
+        found = [path / name for name in folder_pipeline_files(path)] if path.is_dir() else [path]
+        for file in found:
+            files.setdefault(file.resolve(), file)
+    return list(files.values())
 
 
 def read_text(path: Path) -> str:

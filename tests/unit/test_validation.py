@@ -889,3 +889,13 @@ def test_what_airflow_refuses_to_build_is_an_invalid_dag_error(tmp_path):
     assert problem.severity is Severity.ERROR
     assert "tag cannot be longer than 100 characters" in problem.message
     assert compiled.dag is None
+
+
+def test_pipeline_files_lists_a_file_once_when_paths_overlap(tmp_path):
+    inner = write(tmp_path, "{}", "sub/a.json")
+    outer = write(tmp_path, "{}", "b.json")
+    assert pipeline_files([tmp_path, tmp_path / "sub", inner]) == [
+        tmp_path / "b.json",
+        tmp_path / "sub" / "a.json",
+    ]
+    assert pipeline_files([outer, tmp_path]) == [outer, inner]
