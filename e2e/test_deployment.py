@@ -188,3 +188,42 @@ def test_removing_a_broken_file_clears_its_import_error(
         )
         assert {f"{other}.py" for other in remaining} <= errors.keys()
     assert_listed_and_fresh(api)
+
+
+def versioned_pipeline(name: str) -> str:
+    """A small pipeline file's text, as an editor would write it."""
+    return (
+        "{\n"
+        f'  "name": "{name}",\n'
+        '  "nodes": [\n'
+        '    {"id": "start", "type": "trigger", "name": "Start"},\n'
+        '    {"id": "fan", "type": "parallel", "name": "Fan"}\n'
+        "  ],\n"
+        '  "edges": [{"id": "e1", "from": "start", "to": "fan"}]\n'
+        "}\n"
+    )
+
+
+def test_the_code_view_shows_the_pipeline_and_an_edit_makes_a_new_dag_version(
+    deployment: Deployment, api: AirflowClient
+) -> None:
+    path = deployment.pipelines_folder / "versioned.json"
+    path.write_text(versioned_pipeline("First draft"), encoding="utf-8")
+    deployment.wait_for_dags(api, {"versioned"})
+    assert api.get("dagSources/versioned")["content"].count(versioned_pipeline("First draft")) == 1
+    api.set_paused("versioned", False)
+    run_to_success(deployment, api, "versioned", {})  # a version that ran is kept when the DAG changes
+
+    path.write_text(versioned_pipeline("Second take"), encoding="utf-8")
+
+    versions = deployment.wait_for(
+        lambda: api.get("dags/versioned/dagVersions")["dag_versions"],
+        lambda versions: len(versions) == 2,
+        what="a second DAG version of versioned",
+        timeout=IMPORT_ERROR_TIMEOUT,
+    )
+    assert [version["version_number"] for version in versions] == [1, 2]
+    assert api.dag("versioned")["dag_display_name"] == "Second take"
+    source = api.get("dagSources/versioned")
+    assert versioned_pipeline("Second take") in source["content"]
+    assert source["version_number"] == 2
