@@ -23,8 +23,9 @@ class PipelineBundle(BaseDagBundle):
           "kwargs": {"pipelines_folder": "/opt/airflow/pipelines"}}]
 
     ``initialize()`` (dag-processor start, every task start) and ``refresh()`` (every
-    ``refresh_interval``) bring the generated files in line with the pipelines folder. A broken pipeline
-    file is its generated file's own import error and hides no other pipeline.
+    ``refresh_interval``) bring the generated files in line with the pipelines folder; while that folder is
+    missing (a volume not mounted yet), the files of the last sync stay. A broken pipeline file is its
+    generated file's own import error and hides no other pipeline.
 
     :param pipelines_folder: absolute path of the pipeline files (``*.json``, ``*.yaml``, ``*.yml``,
         searched recursively); default ``[gathering] pipelines_folder``.
@@ -58,8 +59,13 @@ class PipelineBundle(BaseDagBundle):
 
     def refresh(self) -> None:
         """Add, rewrite and remove generated DAG files to match the pipelines folder."""
-        if not self.pipelines_folder.is_dir():
-            log.warning("Bundle %r: pipelines folder %s does not exist", self.name, self.pipelines_folder)
+        if not self.pipelines_folder.is_dir():  # e.g. a shared volume not mounted (yet): keep what was served
+            log.warning(
+                "Bundle %r: pipelines folder %s is not a folder; serving the DAG files of the last sync",
+                self.name,
+                self.pipelines_folder,
+            )
+            return
         with self.lock():
             report = sync_folder(self.pipelines_folder, self.path)
         if report.written or report.removed:

@@ -54,7 +54,7 @@ def sync_folder(pipelines: Path, target: Path) -> SyncReport:
     settled_before = time.time_ns() - int(RACY_SECONDS * 1e9)
     present = set(folder_files(target, lambda name: name.endswith(SUFFIX)))
     stamps: dict[str, list[int] | None] = {}
-    for source in folder_pipeline_files(pipelines) if pipelines.is_dir() else []:
+    for source in folder_pipeline_files(pipelines):
         name = generated_name(source)
         try:
             stat = os.stat(os.path.join(pipelines, source))

@@ -275,3 +275,15 @@ def test_a_full_parse_logs_each_files_own_problems(pipelines, caplog):
         "lonely.json: warning [orphan-node] node 'x': no incoming edge and not a trigger: "
         "it runs at the start of every run"
     ]
+
+
+def test_a_missing_pipelines_folder_keeps_the_last_synced_dags(pipelines, tmp_path):
+    pipelines.add("kept.json", review_pipeline())
+    pipelines.bundle.initialize()
+    pipelines.folder.rename(tmp_path / "unmounted")
+
+    assert set(pipelines.dags()) == {"kept"}
+
+    (tmp_path / "unmounted").rename(pipelines.folder)
+    (pipelines.folder / "kept.json").unlink()
+    assert pipelines.dags() == {}
