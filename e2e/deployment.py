@@ -7,9 +7,12 @@ stops them and drops the database on exit, on an exception, on Ctrl-C, SIGTERM o
 interpreter exit. Pipelines reach Airflow through the ``gathering`` DAG bundle, which reads the run's
 ``pipelines/`` folder.
 
+With ``CeleryExecutor`` (see ``celery_workers.py``) it also starts two Celery workers on a Redis broker.
+
 Run one by hand (Ctrl-C stops it)::
 
     .venv/bin/python -m e2e.deployment --pipelines e2e/pipelines
+    .venv/bin/python -m e2e.deployment --executor CeleryExecutor --pipelines dags/pipelines
 """
 
 from __future__ import annotations
@@ -22,28 +25,29 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
-from contextlib import ExitStack, closing, suppress
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
 
+import psutil
 import requests
 from cryptography.fernet import Fernet
 
+from e2e import celery_workers
 from e2e.client import FINISHED_RUN_STATES, AirflowClient
 from e2e.database import Database
+from e2e.network import HOST, free_ports
 from e2e.waiting import wait_for
 
 T = TypeVar("T")
 
-HOST = "127.0.0.1"
 ADMIN = "admin"
 PIPELINE_SUFFIXES = (".json", ".yaml", ".yml")
 HEALTHY_COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
@@ -63,22 +67,52 @@ class DeploymentError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class ProcessSpec:
+    """A long-running ``airflow`` process: its arguments and its own environment additions."""
+
+    args: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+def _nothing(_: Deployment) -> None:
+    return None
+
+
+def _no_processes(_: Deployment) -> Mapping[str, ProcessSpec]:
+    return {}
+
+
+@dataclass(frozen=True)
 class ExecutorSetup:
     """What an executor adds to a deployment.
 
     :param config: the deployment's extra ``airflow.cfg`` sections (it may read the database, the ports...).
-    :param processes: extra long-running processes (e.g. workers), as ``{name: airflow arguments}``.
+    :param processes: extra long-running processes (e.g. workers), by name; called once per deployment.
+    :param prepare: runs after the migration, before any process starts (e.g. clear a broker).
+    :param ready: waits, bounded, until the extra processes serve (the health endpoint does not list them).
+    :param cleanup: runs after every process stopped.
     """
 
     name: str
     config: Callable[[Deployment], Config]
-    processes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    processes: Callable[[Deployment], Mapping[str, ProcessSpec]] = _no_processes
+    prepare: Callable[[Deployment], None] = _nothing
+    ready: Callable[[Deployment], None] = _nothing
+    cleanup: Callable[[Deployment], None] = _nothing
 
 
 LOCAL_EXECUTOR = ExecutorSetup(
     "LocalExecutor", lambda _: {"core": {"executor": "LocalExecutor", "parallelism": "8"}}
 )
-EXECUTORS: dict[str, ExecutorSetup] = {setup.name: setup for setup in (LOCAL_EXECUTOR,)}
+CELERY_EXECUTOR = ExecutorSetup(
+    "CeleryExecutor",
+    celery_workers.config,
+    processes=celery_workers.processes,
+    prepare=celery_workers.flush_broker,
+    ready=celery_workers.wait_ready,
+    cleanup=celery_workers.flush_broker,
+)
+EXECUTORS: dict[str, ExecutorSetup] = {setup.name: setup for setup in (LOCAL_EXECUTOR, CELERY_EXECUTOR)}
 
 
 def gathering_bundle(pipelines_folder: Path) -> dict[str, Any]:
@@ -88,15 +122,6 @@ def gathering_bundle(pipelines_folder: Path) -> dict[str, Any]:
         "classpath": "gathering_provider.bundles.PipelineBundle",
         "kwargs": {"pipelines_folder": str(pipelines_folder)},
     }
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct TCP ports free on ``HOST`` right now."""
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(closing(socket.socket())) for _ in range(count)]
-        for sock in sockets:
-            sock.bind((HOST, 0))
-        return [sock.getsockname()[1] for sock in sockets]
 
 
 @dataclass
@@ -111,13 +136,32 @@ class Component:
         with suppress(ProcessLookupError):
             os.killpg(self.process.pid, signum)
 
+    def descendants(self) -> list[psutil.Process]:
+        """Every process below the leader, whatever its group (task runners lead groups of their own)."""
+        try:
+            return psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
     def stop(self, timeout: float) -> None:
-        """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL what is left of the group."""
+        """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL what is left of the group and below."""
+        below = self.descendants()
         self.signal_group(signal.SIGTERM)
         with suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout)
+        self.kill(below)
+
+    def kill(self, below: list[psutil.Process] | None = None) -> list[int]:
+        """SIGKILL the group and every process below the leader, as losing the host would; returns the
+        pids killed below the leader."""
+        below = self.descendants() if below is None else below
         self.signal_group(signal.SIGKILL)
+        for process in below:
+            with suppress(psutil.NoSuchProcess):
+                process.kill()
         self.process.wait(STOP_TIMEOUT)
+        psutil.wait_procs(below, timeout=STOP_TIMEOUT)
+        return [process.pid for process in below]
 
 
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
@@ -156,6 +200,9 @@ class Deployment:
         self.api_port, self.worker_log_port, self.trigger_log_port = free_ports(3)
         self.database: Database | None = None
         self.components: list[Component] = []
+        self.process_specs: dict[str, ProcessSpec] = {}
+        self.worker_ports: dict[str, int] = {}  # log-server ports of the executor's workers, by name
+        self._prepared = False
         self._previous_handlers: dict[int, Any] = {}
 
     @property
@@ -180,29 +227,33 @@ class Deployment:
             self.database = Database.create()
             self._write_config()
             self._migrate()
+            self._prepared = True
+            self.executor.prepare(self)
             self._start_components()
             self.wait_healthy()
+            self.executor.ready(self)
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
-        """Stop every process (by process group), then drop the database. Safe to call twice."""
+        """Stop every process (by process group, and what runs below it), let the executor clean up, then
+        drop the database. Safe to call twice."""
         atexit.unregister(self.stop)
         components, self.components = self.components, []
         database, self.database = self.database, None
-        try:
+        prepared, self._prepared = self._prepared, False
+        with ExitStack() as later:  # each runs even if the one before raised
+            later.callback(self._restore_signals)
+            if database is not None:
+                later.callback(database.drop)
+            if prepared:
+                later.callback(self.executor.cleanup, self)
             for component in reversed(components):
                 component.signal_group(signal.SIGTERM)
             for component in reversed(components):
                 component.stop(STOP_TIMEOUT)
-        finally:
-            try:
-                if database is not None:
-                    database.drop()
-            finally:
-                self._restore_signals()
 
     def _catch_signals(self) -> None:
         """Turn SIGTERM and SIGHUP into ``KeyboardInterrupt``, as Ctrl-C, so that clean-up runs.
@@ -298,28 +349,49 @@ class Deployment:
         self.airflow("db", "migrate", log="migrate", timeout=MIGRATE_TIMEOUT)
 
     def _start_components(self) -> None:
-        commands: dict[str, tuple[str, ...]] = {
-            "api-server": ("api-server",),
-            "scheduler": ("scheduler",),
-            "dag-processor": ("dag-processor",),
-            "triggerer": ("triggerer",),
-            **self.executor.processes,
+        self.process_specs = {
+            "api-server": ProcessSpec(("api-server",)),
+            "scheduler": ProcessSpec(("scheduler",)),
+            "dag-processor": ProcessSpec(("dag-processor",)),
+            "triggerer": ProcessSpec(("triggerer",)),
+            **self.executor.processes(self),
         }
-        for name, args in commands.items():
-            self.components.append(self._spawn(name, args))
+        for name, spec in self.process_specs.items():
+            self.components.append(self._spawn(name, spec))
 
-    def _spawn(self, name: str, args: tuple[str, ...]) -> Component:
+    def _spawn(self, name: str, spec: ProcessSpec, mode: str = "wb") -> Component:
         log = self.logs / f"{name}.log"
-        with log.open("wb") as output:
+        with log.open(mode) as output:
             process = subprocess.Popen(
-                [airflow_executable(), *args],
-                env=self.environment(),
+                [airflow_executable(), *spec.args],
+                env={**self.environment(), **spec.env},
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         return Component(name, process, log)
+
+    def component(self, name: str) -> Component:
+        return next(component for component in self.components if component.name == name)
+
+    def kill(self, name: str) -> list[int]:
+        """SIGKILL a process, its group and every process below it, as losing its host would.
+
+        It no longer counts as part of the deployment (``check_alive`` ignores it) until ``restart``.
+        Returns the pids killed below it.
+        """
+        component = self.component(name)
+        self.components.remove(component)
+        return component.kill()
+
+    def restart(self, name: str) -> Component:
+        """Start a process again as it was first started (its log is appended to)."""
+        if any(component.name == name for component in self.components):
+            raise DeploymentError(f"{name} is running")
+        component = self._spawn(name, self.process_specs[name], mode="ab")
+        self.components.append(component)
+        return component
 
     # Checks and waits.
 
