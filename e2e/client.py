@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -79,10 +81,54 @@ class AirflowClient:
     def dag_runs(self, dag_id: str, **filters: Any) -> list[dict[str, Any]]:
         return self.get(f"dags/{dag_id}/dagRuns", limit=1000, **filters)["dag_runs"]
 
+    def trigger_many(self, dag_id: str, count: int, conf: dict[str, Any] | None = None) -> list[str]:
+        """Start ``count`` runs at once (concurrent requests, one session each); returns their ids."""
+
+        def trigger_one(_: int) -> str:
+            fellow = AirflowClient(self.base_url, self.username, self.password)
+            fellow.session.headers.update(self.session.headers)
+            return fellow.trigger(dag_id, conf)["dag_run_id"]
+
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            return list(pool.map(trigger_one, range(count)))
+
+    def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict[str, Any]]:
+        """Each task instance of a run, by task id."""
+        answer = self.get(f"dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=1000)
+        return {ti["task_id"]: ti for ti in answer["task_instances"]}
+
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
         """Each task's state in a run, by task id."""
-        answer = self.get(f"dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=1000)
-        return {ti["task_id"]: ti["state"] for ti in answer["task_instances"]}
+        return {task_id: ti["state"] for task_id, ti in self.task_instances(dag_id, run_id).items()}
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
+        """The whole log of one try of a task: one line per event, then one per exception it carries."""
+        answer = self.get(
+            f"dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}", full_content=True
+        )
+        lines = []
+        for entry in answer["content"]:
+            lines.append(str(entry.get("event", "")))
+            errors = entry.get("error_detail") or ()
+            lines.extend(f"{error.get('exc_type')}: {error.get('exc_value')}" for error in errors)
+        return "\n".join(lines)
+
+    def variable(self, key: str) -> str | None:
+        """A Variable's value, ``None`` when it does not exist."""
+        answer = self.session.get(
+            f"{self.base_url}/api/v2/variables/{quote(key, safe='')}", timeout=REQUEST_TIMEOUT
+        )
+        if answer.status_code == 404:
+            return None
+        _raise_for_status(answer)
+        return answer.json()["value"]
+
+    def set_variable(self, key: str, value: str) -> None:
+        """Create or replace a Variable."""
+        if self.variable(key) is None:
+            self.post("variables", {"key": key, "value": value})
+        else:
+            self.patch(f"variables/{quote(key, safe='')}", {"key": key, "value": value})
 
     def import_errors(self) -> list[dict[str, Any]]:
         return self.get("importErrors", limit=1000)["import_errors"]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from e2e.browser import AirflowUi
 from e2e.client import AirflowClient
 from e2e.deployment import ADMIN, Deployment
+
+pytestmark = pytest.mark.executors("LocalExecutor")
 
 NODE_NAMES = {
     "ticket": "Ticket In",

@@ -11,6 +11,8 @@ from e2e.client import AirflowClient
 from e2e.conftest import BROKEN_PIPELINES, PIPELINE_FILES
 from e2e.deployment import Deployment
 
+pytestmark = pytest.mark.executors("LocalExecutor")
+
 BROKEN_FILES = {"broken_cycle.json": "error [cycle]", "broken_syntax.json": "error [invalid-syntax]"}
 IMPORT_ERROR_TIMEOUT = 90.0
 # A minute boundary, the scheduler's loop and the parse cycle, with room to spare on a busy machine.
