@@ -45,8 +45,11 @@ lint: $(BIN)/airflow
 check: lint
 	$(BIN)/python -m pytest
 
+# One deployment per executor: LocalExecutor (REST API and browser checks), then CeleryExecutor (two
+# workers on the Redis broker at 127.0.0.1:6379: examples, the shared breaker, losing a worker).
 e2e: $(BIN)/airflow /usr/bin/chromedriver
-	$(BIN)/python -m pytest e2e
+	$(BIN)/python -m pytest e2e --e2e-executor LocalExecutor
+	$(BIN)/python -m pytest e2e --e2e-executor CeleryExecutor
 
 # The end-to-end stage drives a real browser: Debian's chromium and chromium-driver.
 /usr/bin/chromedriver:
