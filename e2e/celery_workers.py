@@ -1,7 +1,9 @@
 """``CeleryExecutor`` for the e2e deployment: a Redis broker, a PostgreSQL result backend, two workers.
 
-The broker is a Redis database of its own (``REDIS_DB`` on 127.0.0.1:6379), flushed when a deployment
-starts and when it stops. Results go to the deployment's own PostgreSQL database. Each worker runs
+The broker is a Redis database of the deployment's own on 127.0.0.1:6379: the first of ``REDIS_DATABASES``
+that no other deployment on the host holds (each holds a lock file in the temp dir while it runs, so
+concurrent e2e runs never share a queue), flushed when the deployment starts and when it stops. Results
+go to the deployment's own PostgreSQL database. Each worker runs
 ``airflow celery worker --concurrency 2`` with its own ``--celery-hostname``, its own log-server port
 (``[logging] worker_log_server_port``) and its own name in the task instances it runs (see
 ``worker_hostname.py``).
@@ -17,8 +19,11 @@ Settings that make worker loss quick to observe (the defaults take minutes):
 
 from __future__ import annotations
 
+import fcntl
 import os
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +37,7 @@ if TYPE_CHECKING:
     from e2e.deployment import Config, Deployment, ProcessSpec
 
 REDIS_PORT = 6379
-REDIS_DB = 11
+REDIS_DATABASES = range(1, 16)  # Redis has 16 by default; 0 is left to other users
 WORKERS = ("worker-1", "worker-2")
 WORKER_CONCURRENCY = 2
 HEARTBEAT_TIMEOUT = 10
@@ -42,8 +47,34 @@ PING_TIMEOUT = 1.0
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def broker_url() -> str:
-    return f"redis://{HOST}:{REDIS_PORT}/{REDIS_DB}"
+@contextmanager
+def claimed_redis_database() -> Iterator[int]:
+    """Hold the first Redis database that no other process on the host holds, while in the block.
+
+    The claim is an exclusive ``flock`` on a file in the temp dir: the kernel releases it when the holder
+    exits, however it exits.
+    """
+    for number in REDIS_DATABASES:
+        path = Path(tempfile.gettempdir()) / f"gathering-e2e-redis-{REDIS_PORT}-{number}.lock"
+        lock = path.open("a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        try:
+            yield number
+        finally:
+            lock.close()
+        return
+    raise RuntimeError(f"every Redis database {REDIS_DATABASES.start}-{REDIS_DATABASES.stop - 1} is held")
+
+
+def claim_broker(deployment: Deployment) -> None:
+    """Claim a Redis database for the deployment's broker (until it stops) and flush it."""
+    number = deployment.held.enter_context(claimed_redis_database())
+    deployment.broker_url = f"redis://{HOST}:{REDIS_PORT}/{number}"
+    flush_broker(deployment)
 
 
 def celery_hostname(worker: str) -> str:
@@ -53,11 +84,11 @@ def celery_hostname(worker: str) -> str:
 
 def config(deployment: Deployment) -> Config:
     """The ``airflow.cfg`` sections of a Celery deployment."""
-    assert deployment.database is not None
+    assert deployment.database is not None and deployment.broker_url is not None
     return {
         "core": {"executor": "CeleryExecutor", "parallelism": "8"},
         "celery": {
-            "broker_url": broker_url(),
+            "broker_url": deployment.broker_url,
             # The driver is explicit: SQLAlchemy 2.1's default PostgreSQL driver is psycopg 3.
             "result_backend": f"db+{deployment.database.url}",
             "worker_concurrency": str(WORKER_CONCURRENCY),
@@ -100,9 +131,11 @@ def processes(deployment: Deployment) -> Mapping[str, ProcessSpec]:
     }
 
 
-def flush_broker(_: Deployment | None = None) -> None:
-    """Empty the broker's Redis database."""
-    client = redis.Redis(host=HOST, port=REDIS_PORT, db=REDIS_DB, socket_timeout=10)
+def flush_broker(deployment: Deployment) -> None:
+    """Empty the broker's Redis database (if the deployment claimed one)."""
+    if deployment.broker_url is None:
+        return
+    client = redis.Redis.from_url(deployment.broker_url, socket_timeout=10)
     try:
         client.flushdb()
     except redis.ConnectionError as error:
@@ -111,9 +144,9 @@ def flush_broker(_: Deployment | None = None) -> None:
         client.close()
 
 
-def answering_workers() -> set[str]:
+def answering_workers(broker_url: str) -> set[str]:
     """The Celery node names that answer a ping through the broker."""
-    app = Celery(broker=broker_url())
+    app = Celery(broker=broker_url)
     try:
         replies = app.control.ping(timeout=PING_TIMEOUT)
     finally:
@@ -123,9 +156,11 @@ def answering_workers() -> set[str]:
 
 def wait_ready(deployment: Deployment, workers: tuple[str, ...] = WORKERS) -> None:
     """Wait until every worker answers a ping and serves its logs."""
+    assert deployment.broker_url is not None
+    broker_url = deployment.broker_url
     expected = {celery_hostname(worker) for worker in workers}
     deployment.wait_for(
-        answering_workers,
+        lambda: answering_workers(broker_url),
         lambda answering: expected <= answering,
         what=f"Celery workers {sorted(expected)} answering a ping",
         timeout=READY_TIMEOUT,

@@ -88,7 +88,8 @@ class ExecutorSetup:
 
     :param config: the deployment's extra ``airflow.cfg`` sections (it may read the database, the ports...).
     :param processes: extra long-running processes (e.g. workers), by name; called once per deployment.
-    :param prepare: runs after the migration, before any process starts (e.g. clear a broker).
+    :param prepare: runs before the configuration is written (e.g. claim and clear a broker); what it
+        holds until the deployment stops goes into ``Deployment.held``.
     :param ready: waits, bounded, until the extra processes serve (the health endpoint does not list them).
     :param cleanup: runs after every process stopped.
     """
@@ -108,7 +109,7 @@ CELERY_EXECUTOR = ExecutorSetup(
     "CeleryExecutor",
     celery_workers.config,
     processes=celery_workers.processes,
-    prepare=celery_workers.flush_broker,
+    prepare=celery_workers.claim_broker,
     ready=celery_workers.wait_ready,
     cleanup=celery_workers.flush_broker,
 )
@@ -202,6 +203,8 @@ class Deployment:
         self.components: list[Component] = []
         self.process_specs: dict[str, ProcessSpec] = {}
         self.worker_ports: dict[str, int] = {}  # log-server ports of the executor's workers, by name
+        self.broker_url: str | None = None  # the executor's message broker, if it has one
+        self.held = ExitStack()  # what the executor holds until the deployment stops
         self._prepared = False
         self._previous_handlers: dict[int, Any] = {}
 
@@ -225,10 +228,10 @@ class Deployment:
             for folder in (self.home, self.pipelines_folder, self.logs, self.run_dir / "dags"):
                 folder.mkdir(parents=True, exist_ok=True)
             self.database = Database.create()
-            self._write_config()
-            self._migrate()
             self._prepared = True
             self.executor.prepare(self)
+            self._write_config()
+            self._migrate()
             self._start_components()
             self.wait_healthy()
             self.executor.ready(self)
@@ -244,10 +247,12 @@ class Deployment:
         components, self.components = self.components, []
         database, self.database = self.database, None
         prepared, self._prepared = self._prepared, False
-        with ExitStack() as later:  # each runs even if the one before raised
+        held, self.held = self.held, ExitStack()
+        with ExitStack() as later:  # each runs, last registered first, even if the one before raised
             later.callback(self._restore_signals)
             if database is not None:
                 later.callback(database.drop)
+            later.push(held)
             if prepared:
                 later.callback(self.executor.cleanup, self)
             for component in reversed(components):
