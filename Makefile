@@ -3,7 +3,8 @@
 #   make test      set up, then lint, run the test suite, then the end-to-end stage
 # and their parts:
 #   make check     lint and run the test suite (unit and integration tests, SQLite)
-#   make e2e       the end-to-end stage: a real Airflow deployment (PostgreSQL, headless chromium)
+#   make e2e       the end-to-end stage: real Airflow deployments on PostgreSQL, LocalExecutor then
+#                  CeleryExecutor (Redis), driven through the REST API and headless chromium
 
 PYTHON ?= python3
 VENV := .venv
