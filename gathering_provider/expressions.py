@@ -17,7 +17,6 @@ Python's own compiler. Path segments only index into dicts (by key) and lists/tu
 
 from __future__ import annotations
 
-import functools
 import operator
 import re
 from abc import ABC, abstractmethod
@@ -440,7 +439,6 @@ class Expression:
         return frozenset(path.root for path in self.tree.paths())
 
 
-@functools.lru_cache(maxsize=256)
 def parse(text: str) -> Expression:
     """Parse ``text`` into an Expression, raising ExpressionSyntaxError when it is malformed or too large."""
     if len(text) > MAX_LENGTH:

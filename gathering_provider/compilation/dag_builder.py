@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Label
+from airflow.sdk import DAG, BaseOperator
 
 from gathering_provider.compilation.params import to_params
 from gathering_provider.compilation.schedule import resolve_schedule
@@ -19,7 +20,7 @@ from gathering_provider.operators.delay import DelayOperator
 from gathering_provider.operators.parallel import ParallelOperator
 from gathering_provider.operators.routing import IncomingEdge
 from gathering_provider.operators.trigger import TriggerOperator
-from gathering_provider.resilience.settings import breaker_policy, retry_policy
+from gathering_provider.resilience.settings import ConfigDefaults, breaker_policy, retry_policy
 
 OPERATORS: dict[str, type[GatheringNodeOperator]] = {
     "trigger": TriggerOperator,
@@ -51,25 +52,49 @@ def build_dag(pipeline: Pipeline, dag_id: str) -> DAG:
         default_args={"owner": pipeline.owner or "gathering"},
     )
     conditions = {node.id for node in pipeline.nodes if isinstance(node, ConditionNode)}
-    incoming = [
-        IncomingEdge(e.id, e.source, e.target, e.label, e.source in conditions) for e in pipeline.edges
+    passing = {node.id for node in pipeline.nodes if node.config.passes_through}
+    edges = [
+        IncomingEdge(e.id, e.source, e.target, e.label, e.source in conditions, e.source in passing)
+        for e in pipeline.edges
     ]
+    incoming: defaultdict[str, list[IncomingEdge]] = defaultdict(list)
+    for edge in edges:
+        incoming[edge.target].append(edge)
+    node_ids = {node.id for node in pipeline.nodes}
+    defaults = ConfigDefaults.read()
+    task_retry_delay = timedelta(seconds=pipeline.task_retry_delay)
     tasks = {}
     for node in pipeline.nodes:
-        extra: dict[str, Any] = {"node_ids": [n.id for n in pipeline.nodes]} if node.id in conditions else {}
+        extra: dict[str, Any] = {}
+        if isinstance(node, ConditionNode):
+            extra["readable"] = {
+                node_id: node_id in passing for node_id in node.config.condition.references & node_ids
+            }
         tasks[node.id] = OPERATORS[node.type](
             dag=dag,
             task_id=node.id,
             task_display_name=node.label,
             config=node.config,
-            incoming=[edge for edge in incoming if edge.target == node.id],
-            retry=retry_policy(node, pipeline),
-            breaker=breaker_policy(node, pipeline, dag_id),
+            incoming=incoming[node.id],
+            retry=retry_policy(node, pipeline, defaults),
+            breaker=breaker_policy(node, pipeline, dag_id, defaults),
             retries=pipeline.task_retries,
-            retry_delay=timedelta(seconds=pipeline.task_retry_delay),
+            retry_delay=task_retry_delay,
             **extra,
         )
-    for edge in incoming:
-        modifier = Label(edge.label) if edge.label and edge.from_condition else None
-        tasks[edge.source].set_downstream(tasks[edge.target], edge_modifier=modifier)
+    for edge in edges:
+        _link(dag, tasks[edge.source], tasks[edge.target], edge.label if edge.from_condition else None)
     return dag
+
+
+def _link(dag: DAG, upstream: BaseOperator, downstream: BaseOperator, label: str | None) -> None:
+    """Make ``downstream`` depend on ``upstream`` (both tasks of ``dag``), the edge labelled if ``label``.
+
+    This records what ``upstream >> downstream`` records. ``set_downstream`` also checks that both tasks
+    share one DAG by hashing it, and a DAG's hash covers all its task ids: one call is O(tasks), so a
+    pipeline of n nodes would build in O(n²). The tasks here are on ``dag`` by construction.
+    """
+    upstream.downstream_task_ids.add(downstream.task_id)
+    downstream.upstream_task_ids.add(upstream.task_id)
+    if label:
+        dag.set_edge_info(upstream.task_id, downstream.task_id, {"label": label})

@@ -16,14 +16,17 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
+    StrictBool,
     StrictStr,
     StringConstraints,
     TypeAdapter,
-    field_validator,
+    WithJsonSchema,
     model_validator,
 )
 
-from gathering_provider.expressions import parse
+from gathering_provider.expressions import Expression, parse
 
 NODE_TYPES = ("trigger", "agent", "condition", "action", "parallel", "delay")
 
@@ -60,6 +63,11 @@ class NodeConfig(BaseModel):
     failure_threshold: int | None = Field(default=None, ge=1)
     recovery_timeout: float | None = Field(default=None, gt=0)
 
+    @property
+    def passes_through(self) -> bool:
+        """Whether the node's output is its inputs passed on (stored as references to them)."""
+        return False
+
 
 class TriggerConfig(NodeConfig):
     """How a run starts: by hand, by webhook (REST API with conf), on a cron schedule or on an event."""
@@ -77,24 +85,58 @@ class TriggerConfig(NodeConfig):
         return self
 
 
+NonEmpty = Annotated[StrictStr, StringConstraints(min_length=1)]
+
+
 class AgentConfig(NodeConfig):
-    """An agent call: the agent and the task it is given."""
+    """An agent call: the agent, the task it is given and the backend that answers.
+
+    ``conn_id`` names the ``gathering`` connection of the gathering API (default ``gathering_default``),
+    asked with ``include_memories`` and ``allow_tools``; ``llm_conn_id`` runs the task as one LLM call
+    instead, with an optional ``model`` and ``system_prompt``.
+    """
 
     agent_id: int | StrictStr
     task: StrictStr = Field(validation_alias=AliasChoices("task", "task_prompt"))
     agent_name: str | None = None
+    conn_id: NonEmpty | None = None
+    include_memories: StrictBool = True
+    allow_tools: StrictBool = True
+    llm_conn_id: NonEmpty | None = None
+    model: NonEmpty | None = None
+    system_prompt: StrictStr | None = None
+
+    @model_validator(mode="after")
+    def _one_backend(self) -> AgentConfig:
+        given = self.model_fields_set
+        if self.conn_id and self.llm_conn_id:
+            raise ValueError("give either 'conn_id' (the gathering API) or 'llm_conn_id' (an LLM), not both")
+        if self.llm_conn_id and {"include_memories", "allow_tools"} & given:
+            raise ValueError("'include_memories' and 'allow_tools' apply to the gathering API, not to an LLM")
+        if not self.llm_conn_id and {"model", "system_prompt"} & given:
+            raise ValueError("'model' and 'system_prompt' need 'llm_conn_id'")
+        return self
+
+
+def _expression(value: Any) -> Expression:
+    if not isinstance(value, str):
+        raise ValueError("Input should be a valid string")
+    return parse(value)
+
+
+ConditionText = Annotated[
+    Expression,
+    PlainValidator(_expression),
+    PlainSerializer(lambda expression: expression.text, return_type=str),
+    WithJsonSchema({"type": "string"}),
+]
+"""A condition: written as text, held parsed (each condition is parsed once, when validated)."""
 
 
 class ConditionConfig(NodeConfig):
     """A condition in the expression language of :mod:`gathering_provider.expressions`."""
 
-    condition: StrictStr
-
-    @field_validator("condition")
-    @classmethod
-    def _parses(cls, value: str) -> str:
-        parse(value)
-        return value
+    condition: ConditionText
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -134,6 +176,11 @@ class ActionConfig(NodeConfig):
         """Whether running the action does more than record it."""
         return self.action == "call_api" or self.is_notification
 
+    @property
+    def passes_through(self) -> bool:
+        """An action without a handler records its inputs."""
+        return not self.has_handler
+
     @model_validator(mode="after")
     def _handler_inputs(self) -> ActionConfig:
         if self.action == "execute_pipeline":
@@ -152,12 +199,22 @@ class ParallelConfig(NodeConfig):
 
     parallel_nodes: list[Identifier] = []
 
+    @property
+    def passes_through(self) -> bool:
+        """A parallel node passes its inputs on."""
+        return True
+
 
 class DelayConfig(NodeConfig):
     """A pause of ``seconds`` before the inputs are passed on."""
 
     seconds: float = Field(ge=0, validation_alias=AliasChoices("seconds", "delay_seconds"))
     deferrable: bool | None = None
+
+    @property
+    def passes_through(self) -> bool:
+        """A delay passes its inputs on."""
+        return True
 
 
 class _Node(BaseModel):

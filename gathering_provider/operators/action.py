@@ -5,15 +5,30 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from fnmatch import fnmatchcase
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook, Context
 from requests import Response
 
 from gathering_provider import config as gathering_config
 from gathering_provider.definition.models import ActionConfig, split_url
+from gathering_provider.errors import NodeConfigError
 from gathering_provider.hooks.http import GatheringHttpHook
 from gathering_provider.operators.base import GatheringNodeOperator, NodeOutput
+
+
+def check_allowed_host(url: str) -> None:
+    """Refuse an inline URL whose host matches none of ``[gathering] allowed_hosts`` (fnmatch globs)."""
+    setting = gathering_config.get("allowed_hosts")
+    host = urlsplit(url).hostname or ""
+    patterns = (pattern.strip().lower() for pattern in setting.split(","))
+    if not any(pattern and fnmatchcase(host, pattern) for pattern in patterns):
+        raise NodeConfigError(
+            f"host {host!r} of {url} is not allowed by [gathering] allowed_hosts ({setting!r}); "
+            "reach it through an HTTP connection or add it there"
+        )
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -27,9 +42,10 @@ class ActionOperator(GatheringNodeOperator):
     - ``call_api``: an HTTP request to ``url`` (or ``http_conn_id`` + ``endpoint``);
     - ``send_notification`` (tool ``notify_webhook``): POST ``payload`` (and, with ``include_inputs``, the
       inputs) as JSON, signed with HMAC-SHA256 when a secret is set in the node or the connection;
-    - any other action: recorded with its inputs.
+    - any other action: recorded with (references to) its inputs.
 
-    A non-2xx answer fails the node.
+    A non-2xx answer fails the node. An inline ``url`` must have a host allowed by ``[gathering]
+    allowed_hosts``; hosts of connections are trusted.
 
     :param config: the action's config.
     """
@@ -44,7 +60,7 @@ class ActionOperator(GatheringNodeOperator):
         if self.config.is_notification:
             return self._executed(self._notify(inputs))
         self.log.warning("Action %r has no handler: recording it", action)
-        return {"action": action, "executed": True, "inputs": inputs}
+        return self.passed_on(inputs, action=action, executed=True)
 
     def _call_api(self) -> Response:
         method = (self.config.method or "GET").upper()
@@ -67,6 +83,7 @@ class ActionOperator(GatheringNodeOperator):
 
     def _hook(self, method: str) -> tuple[GatheringHttpHook, str]:
         if self.config.url:
+            check_allowed_host(self.config.url)
             base_url, endpoint = split_url(self.config.url)
             return GatheringHttpHook(method, base_url=base_url), endpoint
         return GatheringHttpHook(method, http_conn_id=self.config.http_conn_id), self.config.endpoint or ""

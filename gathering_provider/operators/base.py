@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator, Context, TriggerRule
 from airflow.sdk.exceptions import AirflowSkipException
 
 from gathering_provider.definition.models import NodeConfig
+from gathering_provider.operators.passthrough import Pull, expand, reference
 from gathering_provider.operators.routing import IncomingEdge, live_edges
 from gathering_provider.resilience.breaker import CircuitBreaker
 from gathering_provider.resilience.retry import call_with_retries, is_transient
@@ -68,19 +69,38 @@ class GatheringNodeOperator(BaseOperator):
         return output
 
     def gather_inputs(self, context: Context) -> dict[str, Any]:
-        """Pull the predecessors' outputs; skip this node when no incoming edge is live."""
+        """Pull the predecessors' outputs; skip this node when no incoming edge is live.
+
+        Outputs of pass-through predecessors are expanded, unless this node passes its inputs on too.
+        """
         sources = list(dict.fromkeys(edge.source for edge in self.incoming))
         if not sources:
             return {}
-        pulled = context["ti"].xcom_pull(task_ids=sources)
+        pull = self.puller(context)
         inputs = {
-            source: output for source, output in zip(sources, pulled, strict=True) if output is not None
+            source: output
+            for source, output in zip(sources, pull(sources), strict=True)
+            if output is not None
         }
         if not live_edges(self.incoming, inputs):
             reason = f"node {self.task_id} has no live incoming edge: {self._why_dead(inputs)}"
             self.log.info("Skipping: %s", reason)
             raise AirflowSkipException(reason)
-        return inputs
+        if self.config.passes_through:
+            return inputs
+        passing = {edge.source for edge in self.incoming if edge.passes_through}
+        return {
+            source: expand(output, pull) if source in passing else output for source, output in inputs.items()
+        }
+
+    @staticmethod
+    def puller(context: Context) -> Pull:
+        """Read this run's output XComs of some tasks."""
+        return lambda task_ids: context["ti"].xcom_pull(task_ids=task_ids)
+
+    def passed_on(self, inputs: dict[str, Any], **fields: Any) -> NodeOutput:
+        """The output of a pass-through node: ``fields`` and references to its ``inputs``."""
+        return reference(inputs, {edge.source for edge in self.incoming if edge.passes_through}, **fields)
 
     def _why_dead(self, inputs: dict[str, Any]) -> str:
         reasons = []

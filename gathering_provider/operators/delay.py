@@ -14,7 +14,7 @@ from gathering_provider.operators.base import GatheringNodeOperator, NodeOutput
 
 
 class DelayOperator(GatheringNodeOperator):
-    """Wait ``seconds``, then output the inputs.
+    """Wait ``seconds``, then pass the inputs on (as references, see :mod:`.passthrough`).
 
     :param config: ``seconds`` to wait; its ``deferrable``, when set, overrides the parameter.
     :param deferrable: free the worker slot while waiting by deferring to the triggerer
@@ -48,4 +48,4 @@ class DelayOperator(GatheringNodeOperator):
         if not self.deferrable:
             self.log.info("Waiting %s s", self.config.seconds)
             time.sleep(self.config.seconds)
-        return dict(inputs)
+        return self.passed_on(inputs)

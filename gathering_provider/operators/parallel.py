@@ -10,10 +10,10 @@ from gathering_provider.operators.base import GatheringNodeOperator, NodeOutput
 
 
 class ParallelOperator(GatheringNodeOperator):
-    """Pass the inputs through unchanged."""
+    """Pass the inputs on (as references: :mod:`~gathering_provider.operators.passthrough`)."""
 
     ui_color = "#e0f2fe"
     records_attempts = False
 
     def execute_node(self, inputs: dict[str, Any], context: Context) -> NodeOutput:
-        return dict(inputs)
+        return self.passed_on(inputs)

@@ -33,6 +33,8 @@ class IncomingEdge:
     target: str
     label: str | None
     from_condition: bool
+    passes_through: bool = False
+    """Whether the source is a pass-through node (:mod:`~gathering_provider.operators.passthrough`)."""
 
     def is_live(self, outputs: Mapping[str, Any]) -> bool:
         """Whether this edge carries control, given the outputs of the sources that ran."""

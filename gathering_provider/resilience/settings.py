@@ -1,4 +1,7 @@
-"""Resolve a node's retry and breaker settings: node config, else pipeline, else ``[gathering]``."""
+"""Resolve a node's retry and breaker settings: node config, else pipeline, else ``[gathering]``.
+
+``[gathering]`` is read once per pipeline (:meth:`ConfigDefaults.read`), not once per node.
+"""
 
 from __future__ import annotations
 
@@ -34,43 +37,60 @@ class BreakerPolicy(BaseModel):
     recovery_timeout: float
 
 
+class ConfigDefaults(BaseModel):
+    """The ``[gathering]`` retry and breaker settings, read in one go."""
+
+    model_config = ConfigDict(frozen=True)
+
+    retry: RetryPolicy
+    failure_threshold: int
+    recovery_timeout: float
+
+    @classmethod
+    def read(cls) -> ConfigDefaults:
+        """Read the settings from Airflow's config (``AIRFLOW__GATHERING__*`` overrides ``airflow.cfg``)."""
+        return cls(
+            retry=RetryPolicy(
+                max_attempts=config.get_int("max_retries"),
+                backoff_base=config.get_float("backoff_base"),
+                backoff_max=config.get_float("backoff_max"),
+                backoff_jitter=config.get_float("backoff_jitter"),
+            ),
+            failure_threshold=config.get_int("failure_threshold"),
+            recovery_timeout=config.get_float("recovery_timeout"),
+        )
+
+
 def _first(*values: Any) -> Any:
     return next(value for value in values if value is not None)
 
 
 def default_retry_policy() -> RetryPolicy:
     """The ``[gathering]`` retry settings alone."""
+    return ConfigDefaults.read().retry
+
+
+def retry_policy(node: Node, pipeline: Pipeline, defaults: ConfigDefaults | None = None) -> RetryPolicy:
+    """The node's retry settings; ``defaults`` are read from the config when not given."""
+    own, fallback = node.config, (defaults or ConfigDefaults.read()).retry
     return RetryPolicy(
-        max_attempts=config.get_int("max_retries"),
-        backoff_base=config.get_float("backoff_base"),
-        backoff_max=config.get_float("backoff_max"),
-        backoff_jitter=config.get_float("backoff_jitter"),
+        max_attempts=_first(own.max_retries, pipeline.max_retries_per_node, fallback.max_attempts),
+        backoff_base=_first(own.backoff_base, pipeline.retry_backoff_base, fallback.backoff_base),
+        backoff_max=_first(own.backoff_max, pipeline.retry_backoff_max, fallback.backoff_max),
+        backoff_jitter=_first(own.backoff_jitter, pipeline.retry_backoff_jitter, fallback.backoff_jitter),
     )
 
 
-def retry_policy(node: Node, pipeline: Pipeline) -> RetryPolicy:
-    """The node's retry settings."""
-    own, defaults = node.config, default_retry_policy()
-    return RetryPolicy(
-        max_attempts=_first(own.max_retries, pipeline.max_retries_per_node, defaults.max_attempts),
-        backoff_base=_first(own.backoff_base, pipeline.retry_backoff_base, defaults.backoff_base),
-        backoff_max=_first(own.backoff_max, pipeline.retry_backoff_max, defaults.backoff_max),
-        backoff_jitter=_first(own.backoff_jitter, pipeline.retry_backoff_jitter, defaults.backoff_jitter),
-    )
-
-
-def breaker_policy(node: Node, pipeline: Pipeline, dag_id: str) -> BreakerPolicy | None:
+def breaker_policy(
+    node: Node, pipeline: Pipeline, dag_id: str, defaults: ConfigDefaults | None = None
+) -> BreakerPolicy | None:
     """The node's breaker settings; ``None`` when it has no breaker (by default, nodes that call nothing)."""
     own = node.config
     if not _first(own.breaker, node.type in NODE_TYPES_WITH_BREAKER):
         return None
-    shared = pipeline.breaker
+    shared, fallback = pipeline.breaker, defaults or ConfigDefaults.read()
     return BreakerPolicy(
         key=BREAKER_PREFIX + (own.breaker_key or f"{dag_id}.{node.id}"),
-        failure_threshold=_first(
-            own.failure_threshold, shared.failure_threshold, config.get_int("failure_threshold")
-        ),
-        recovery_timeout=_first(
-            own.recovery_timeout, shared.recovery_timeout, config.get_float("recovery_timeout")
-        ),
+        failure_threshold=_first(own.failure_threshold, shared.failure_threshold, fallback.failure_threshold),
+        recovery_timeout=_first(own.recovery_timeout, shared.recovery_timeout, fallback.recovery_timeout),
     )

@@ -34,7 +34,6 @@ from gathering_provider.definition.models import (
     PipelineOutline,
     TriggerNode,
 )
-from gathering_provider.expressions import parse
 from gathering_provider.validation.problems import Problem, Severity
 
 
@@ -112,7 +111,7 @@ def validate_text(path: Path, text: str) -> ValidationResult:
         result.error("invalid-params", str(err))
     if result.errors:
         return result
-    result.pipeline = Pipeline.model_validate(document)
+    result.pipeline = Pipeline.model_validate({**document, "nodes": nodes})
     if result.pipeline.status == "draft":
         result.add(Severity.INFO, "draft", "status is 'draft': validated but not loaded as a DAG")
     return result
@@ -224,10 +223,34 @@ def _check_graph(result: ValidationResult, outline: PipelineOutline, graph: nx.M
 def _check_references(
     result: ValidationResult, conditions: list[ConditionNode], graph: nx.MultiDiGraph
 ) -> None:
-    """A condition may read any node that runs before it; any other node's output is always null."""
+    """A condition may read any node that runs before it; any other node's output is always null.
+
+    One pass over the graph's strongly connected components in topological order carries, as a bit set,
+    which referenced nodes run before each component: linear in nodes and edges for a bounded number of
+    referenced nodes.
+    """
+    references = {
+        node.id: sorted(ref for ref in node.config.condition.references if ref in graph and ref != node.id)
+        for node in conditions
+    }
+    bits = {
+        node_id: 1 << index for index, node_id in enumerate({r for refs in references.values() for r in refs})
+    }
+    if not bits:
+        return
+    components = nx.condensation(graph)
+    members: dict[int, set[str]] = nx.get_node_attributes(components, "members")
+    own = {component: sum(bits.get(node_id, 0) for node_id in members[component]) for component in members}
+    before: dict[int, int] = {}
+    for component in nx.topological_sort(components):
+        inherited = 0
+        for predecessor in components.predecessors(component):
+            inherited |= before[predecessor] | own[predecessor]
+        before[component] = inherited | (own[component] if len(members[component]) > 1 else 0)
+    mapping: dict[str, int] = components.graph["mapping"]
     for node in conditions:
-        for reference in sorted(parse(node.config.condition).references & set(graph) - {node.id}):
-            if not nx.has_path(graph, reference, node.id):
+        for reference in references[node.id]:
+            if not before[mapping[node.id]] & bits[reference]:
                 result.warning(
                     "condition-reference",
                     f"condition reads node {reference!r}, which does not run before it: its value is null",

@@ -88,4 +88,4 @@ def test_asset_events_reach_the_trigger_output_and_conditions_downstream(pipelin
     }
     assert datetime.fromisoformat(event["timestamp"]).tzinfo is not None
     assert result["big"] == {"result": True, "attempts": 1}
-    assert result["ship"]["inputs"] == {"big": result["big"]}
+    assert result["ship"]["passed_through"] == {"big": False}

@@ -34,7 +34,7 @@ def test_true_false_labels_route(pipelines, approved, runs, skips):
     assert result.outputs["check"] == {"result": approved, "attempts": 1}
     assert runs in result.ran()
     assert skips in result.skipped()
-    assert result.outputs[runs]["inputs"] == {"check": {"result": approved, "attempts": 1}}
+    assert result.view(runs)["inputs"] == {"check": {"result": approved, "attempts": 1}}
 
 
 def test_multi_way_labels_follow_the_matching_value(pipelines):
@@ -117,7 +117,7 @@ def test_or_join_runs_with_one_live_edge_and_gets_only_live_inputs(pipelines):
     assert result.state == "success"
     assert "side" in result.skipped()
     assert "join" in result.ran()
-    assert result.outputs["join"]["inputs"] == {"gate": {"result": True, "attempts": 1}}
+    assert result.view("join")["inputs"] == {"gate": {"result": True, "attempts": 1}}
 
 
 def test_unlabelled_edge_from_a_condition_follows_a_truthy_result(pipelines):

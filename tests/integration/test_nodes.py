@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import yaml
@@ -35,7 +36,7 @@ def test_trigger_outputs_conf_over_param_defaults_and_agent_simulates(pipelines)
         "simulated": True,
         "attempts": 1,
     }
-    assert result.outputs["done"]["inputs"] == {"ask": result.outputs["ask"]}
+    assert result.view("done")["inputs"] == {"ask": result.outputs["ask"]}
 
 
 def test_trigger_output_is_empty_without_conf_or_params(pipelines):
@@ -231,12 +232,49 @@ def test_parallel_fans_out_and_passes_inputs_through(pipelines):
 
     result = pipelines.run("fan", conf={"x": 1})
 
-    assert result.outputs["split"] == {"start": {"x": 1}}
-    assert (
-        result.outputs["left"]["inputs"]
-        == result.outputs["right"]["inputs"]
-        == {"split": {"start": {"x": 1}}}
+    assert result.outputs["split"] == {"passed_through": {"start": False}}
+    assert result.view("split") == {"start": {"x": 1}}
+    assert result.view("left")["inputs"] == result.view("right")["inputs"] == {"split": {"start": {"x": 1}}}
+
+
+def test_pass_through_outputs_hold_references_and_readers_see_the_data(pipelines):
+    """However long a chain of pass-through nodes, each XCom holds references, and the node after the
+    chain (a notification payload, a condition path) reads the data the first node produced."""
+    depth = 30
+    hops = [
+        node(f"hop{i}", "parallel" if i % 2 else "delay", **({} if i % 2 else {"seconds": 0}))
+        for i in range(depth)
+    ]
+    ids = ["start", *(hop["id"] for hop in hops)]
+    pipelines.add(
+        "chain.json",
+        pipeline(
+            [
+                node("start", "trigger"),
+                *hops,
+                node(
+                    "check", "condition", condition="start.payload.size == 3 and hop0.start.payload.size == 3"
+                ),
+                record("done"),
+            ],
+            [
+                *(edge(a, b) for a, b in pairwise(ids)),
+                edge(ids[-1], "check"),
+                edge("check", "done", "true"),
+            ],
+        ),
     )
+
+    result = pipelines.run("chain", conf={"payload": {"size": 3, "text": "x" * 1000}})
+
+    assert result.outputs["hop0"] == {"passed_through": {"start": False}}
+    assert result.outputs[f"hop{depth - 1}"] == {"passed_through": {f"hop{depth - 2}": True}}
+    assert max(len(json.dumps(result.outputs[hop])) for hop in ids[1:]) < 100
+    assert result.outputs["check"]["result"] is True
+    nested = result.view(f"hop{depth - 1}")
+    for hop in reversed(ids[:-1]):
+        nested = nested[hop]
+    assert nested == {"payload": {"size": 3, "text": "x" * 1000}}
 
 
 def test_delay_waits_in_the_worker_or_by_deferring(pipelines):
@@ -255,8 +293,8 @@ def test_delay_waits_in_the_worker_or_by_deferring(pipelines):
     result = pipelines.run("waits", conf={"k": "v"})
 
     assert result.state == "success"
-    assert result.outputs["sleep"] == {"start": {"k": "v"}}
-    assert result.outputs["defer"] == {"sleep": {"start": {"k": "v"}}}
+    assert result.view("sleep") == {"start": {"k": "v"}}
+    assert result.view("defer") == {"sleep": {"start": {"k": "v"}}}
     assert "deferred" in result.events("defer")
     assert "deferred" not in result.events("sleep")
 

@@ -359,7 +359,7 @@ def test_action_retries_5xx_and_records_its_attempts(pipelines, http_server):
         "attempts": 3,
     }
     assert len(http_server.requests) == 3
-    assert result.outputs["after"]["inputs"] == {"fetch": result.outputs["fetch"]}
+    assert result.view("after")["inputs"] == {"fetch": result.outputs["fetch"]}
 
 
 def test_pipeline_max_retries_per_node_bounds_the_attempts(pipelines, http_server):

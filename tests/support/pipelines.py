@@ -15,6 +15,7 @@ from airflow.utils.session import create_session
 from sqlalchemy import select
 
 from gathering_provider.bundles import PipelineBundle
+from gathering_provider.operators.passthrough import expand
 from tests.support.bundle import BUNDLE_NAME, bundle_config
 
 
@@ -37,6 +38,10 @@ class RunResult:
                 .order_by(Log.id)
             )
             return list(session.scalars(query))
+
+    def view(self, task_id: str) -> Any:
+        """The task's output as downstream nodes read it: a pass-through node's references expanded."""
+        return expand(self.outputs[task_id], lambda task_ids: [self.outputs.get(t) for t in task_ids])
 
     def ran(self) -> set[str]:
         return {task for task, state in self.states.items() if state == "success"}

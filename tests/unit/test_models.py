@@ -272,7 +272,7 @@ def test_condition_must_parse(condition):
 
 
 def test_condition_that_parses_is_kept():
-    assert ConditionConfig.model_validate({"condition": "n1.score >= 2"}).condition == "n1.score >= 2"
+    assert ConditionConfig.model_validate({"condition": "n1.score >= 2"}).condition.text == "n1.score >= 2"
 
 
 # -------------------------------------------------------------------------------------------- split_url

@@ -107,7 +107,13 @@ def test_clean_pipeline_has_no_problems(tmp_path, suffix):
             1,
             "invalid YAML: found unexpected end",
         ),
-        ("broken.yaml", "name: x\nnodes: [a, b\nedges: []\n", 3, 6, "invalid YAML: expected ','"),
+        (
+            "broken.yaml",
+            "name: x\nnodes: [a, b\nedges: []\n",
+            3,
+            6,
+            "invalid YAML: did not find expected ','",
+        ),
     ],
 )
 def test_invalid_syntax_gives_line_and_column(tmp_path, name, text, line, column, what):
