@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from airflow.dag_processing.bundles.base import BaseDagBundle
+from airflow.sdk import get_parsing_context
 
 from gathering_provider import config
-from gathering_provider.bundles.sync import sync_folder
+from gathering_provider.bundles.sync import seconds_since_sync, sync_folder
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +23,13 @@ class PipelineBundle(BaseDagBundle):
         [{"name": "gathering", "classpath": "gathering_provider.bundles.PipelineBundle",
           "kwargs": {"pipelines_folder": "/opt/airflow/pipelines"}}]
 
-    ``initialize()`` (dag-processor start, every task start) and ``refresh()`` (every
-    ``refresh_interval``) bring the generated files in line with the pipelines folder; while that folder is
-    missing (a volume not mounted yet), the files of the last sync stay. A broken pipeline file is its
-    generated file's own import error and hides no other pipeline.
+    ``initialize()`` (dag-processor start) and ``refresh()`` (every ``refresh_interval``) bring the
+    generated files in line with the pipelines folder; while that folder is missing (a volume not mounted
+    yet), the files of the last sync stay. A task start (Airflow parsing for one DAG) uses the generated
+    files as they are when they were synced less than ``refresh_interval`` ago, as the dag-processor
+    does: so a worker beside the dag-processor runs exactly what it parsed, whatever the number of
+    pipelines, and a worker with storage of its own syncs first. A broken pipeline file is its generated
+    file's own import error and hides no other pipeline.
 
     :param pipelines_folder: absolute path of the pipeline files (``*.json``, ``*.yaml``, ``*.yml``,
         searched recursively); default ``[gathering] pipelines_folder``.
@@ -53,8 +57,11 @@ class PipelineBundle(BaseDagBundle):
         return None
 
     def initialize(self) -> None:
-        """Generate the DAG files before first use."""
-        self.refresh()
+        """Generate the DAG files before first use, unless a task starts on a recent sync."""
+        age = seconds_since_sync(self.path)
+        task_start = get_parsing_context().dag_id is not None
+        if not (task_start and age is not None and 0 <= age < self.refresh_interval):
+            self.refresh()
         super().initialize()
 
     def refresh(self) -> None:

@@ -6,7 +6,8 @@ write is atomic (a temporary file renamed into place), so processes syncing the 
 
 A manifest remembers each pipeline file's modification time and size, so an unchanged file costs one
 ``stat``. As in git's index, a file modified shortly before a sync is not remembered, and is read again at
-the next sync: a change within the file system's timestamp granularity would keep its time.
+the next sync: a change within the file system's timestamp granularity would keep its time. Every sync
+touches the manifest, so its modification time tells when the folder was last synced.
 """
 
 from __future__ import annotations
@@ -78,7 +79,17 @@ def sync_folder(pipelines: Path, target: Path) -> SyncReport:
         report.removed.append(stale)
     if stamps != known:
         _write_atomic(target / MANIFEST, json.dumps(stamps, sort_keys=True))
+    else:
+        os.utime(target / MANIFEST)
     return report
+
+
+def seconds_since_sync(target: Path) -> float | None:
+    """How long ago ``target`` was last synced; ``None`` when it never was."""
+    try:
+        return time.time() - (target / MANIFEST).stat().st_mtime
+    except FileNotFoundError:
+        return None
 
 
 def _read_manifest(target: Path) -> dict[str, Any]:

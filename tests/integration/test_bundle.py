@@ -263,6 +263,27 @@ def test_a_worker_parse_compiles_only_the_pipeline_it_runs(pipelines, caplog, mo
     assert "orphan-node" not in caplog.text
 
 
+def test_a_task_start_serves_a_recent_sync_as_it_is_and_syncs_an_old_one(pipelines, monkeypatch):
+    pipelines.add("first.json", review_pipeline())
+    pipelines.bundle.initialize()  # the dag-processor syncs
+    pipelines.add("second.json", review_pipeline())
+    generated = pipelines.bundle.path / "second.json.py"
+
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, "first")  # a task of "first" starts
+    pipelines.bundle.initialize()
+    assert not generated.exists()  # the worker runs what the dag-processor parsed
+
+    long_ago = time.time() - pipelines.bundle.refresh_interval - 1
+    os.utime(pipelines.bundle.path / ".gathering-manifest.json", (long_ago, long_ago))
+    pipelines.bundle.initialize()  # storage synced before refresh_interval: sync first
+    assert generated.exists()
+
+    monkeypatch.delenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID)
+    generated.unlink()
+    pipelines.bundle.initialize()  # the dag-processor always syncs
+    assert generated.exists()
+
+
 def test_a_full_parse_logs_each_files_own_problems(pipelines, caplog):
     pipelines.add("lonely.json", pipeline([node("t", "trigger"), node("x", "parallel")], []))
     pipelines.add("clean.json", pipeline([node("t", "trigger"), node("x", "parallel")], [edge("t", "x")]))
