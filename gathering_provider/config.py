@@ -79,10 +79,26 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "default": "300",
     },
     "http_timeout": {
-        "description": "Seconds an action's HTTP request may take before it fails.",
+        "description": "Seconds an action's HTTP request (or a call to the gathering API whose connection "
+        "sets no ``timeout``) may take before it fails.",
         "type": "float",
         "example": "10",
         "default": "30",
+    },
+    "simulate_agents": {
+        "description": "Let an agent node whose connection does not exist return gathering's simulated "
+        "result (with a warning). False makes a missing connection a configuration error.",
+        "type": "boolean",
+        "example": "False",
+        "default": "True",
+    },
+    "allowed_hosts": {
+        "description": "Comma-separated host patterns (fnmatch globs) that an action's inline ``url`` may "
+        "reach; any other host fails the node before a request is sent. Hosts reached through an "
+        "HTTP connection are not checked.",
+        "type": "string",
+        "example": "*.example.com, hooks.slack.com",
+        "default": "*",
     },
 }
 

@@ -22,7 +22,36 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
-        "hooks": [{"integration-name": "gathering", "python-modules": ["gathering_provider.hooks.http"]}],
+        "hooks": [
+            {
+                "integration-name": "gathering",
+                "python-modules": ["gathering_provider.hooks.http", "gathering_provider.hooks.gathering"],
+            }
+        ],
+        "connection-types": [
+            {
+                "hook-class-name": "gathering_provider.hooks.gathering.GatheringHook",
+                "hook-name": "gathering",
+                "connection-type": "gathering",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["login"],
+                    "relabeling": {"host": "Base URL", "password": "Bearer token"},
+                    "placeholders": {"host": "http://gathering.internal:8000", "schema": "http"},
+                },
+                "conn-fields": {
+                    "timeout": {
+                        "label": "Timeout",
+                        "description": "Seconds a call may take (default: [gathering] http_timeout).",
+                        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0},
+                    },
+                    "verify": {
+                        "label": "Verify TLS",
+                        "description": "Whether to verify the server's TLS certificate (default: true).",
+                        "schema": {"type": ["boolean", "null"]},
+                    },
+                },
+            }
+        ],
         "integrations": [
             {"integration-name": "gathering", "external-doc-url": "https://github.com/alkimya/gathering"}
         ],

@@ -48,13 +48,15 @@ class GatheringHttpHook(HttpHook):
         return super().get_connection(conn_id)
 
     def check_response(self, response: Response) -> None:
-        """Raise :class:`HttpStatusError` unless the status is 2xx."""
+        """Raise :class:`HttpStatusError` unless the status is 2xx; the connection's password shows as ***."""
         if not 200 <= response.status_code < 300:
+            body = response.text
+            password = self.get_connection(self.http_conn_id).password
             raise HttpStatusError(
                 response.request.method or self.method,
                 response.url,
                 response.status_code,
                 response.reason,
-                response.text,
+                body.replace(password, "***") if password else body,
                 parse_retry_after(response.headers.get("Retry-After")),
             )
