@@ -23,6 +23,24 @@ def agent_prompt(task: str, inputs: dict[str, Any]) -> str:
     return f"{task}\n\nContext from previous nodes:\n{context}"
 
 
+def llm_failure(llm_conn_id: str, error: Exception) -> NodeExecutionError | NodeConfigError:
+    """A failed LLM call as a node error: transient for a rate limit, server error, timeout or lost
+    connection; a configuration error otherwise (a refused key, an unknown model...).
+    """
+    from pydantic_ai import exceptions as llm
+
+    transient = isinstance(
+        error,
+        llm.ModelConnectionError
+        | llm.ModelRequestTimeout
+        | llm.ModelRateLimitError
+        | llm.ModelServerError
+        | llm.ModelUnavailableError,
+    ) or (isinstance(error, llm.ModelHTTPError) and (error.status_code == 429 or error.status_code >= 500))
+    failure = NodeExecutionError if transient else NodeConfigError
+    return failure(f"LLM connection {llm_conn_id!r} failed: {error}")
+
+
 class AgentOperator(GatheringNodeOperator):
     """Give an agent its task, with the predecessors' outputs as context.
 
@@ -75,7 +93,7 @@ class AgentOperator(GatheringNodeOperator):
     def _ask_llm(self, llm_conn_id: str, prompt: str) -> NodeOutput:
         try:
             from airflow.providers.common.ai.hooks.pydantic_ai import PydanticAIHook
-            from pydantic_ai import exceptions as llm_errors
+            from pydantic_ai.exceptions import ModelAPIError
         except ImportError as error:
             raise NodeConfigError(
                 "llm_conn_id needs the common-ai provider: pip install 'airflow-provider-gathering[ai]'"
@@ -87,20 +105,8 @@ class AgentOperator(GatheringNodeOperator):
         started = time.monotonic()
         try:
             result = agent.run_sync(prompt)
-        except llm_errors.ModelAPIError as error:
-            transient = isinstance(
-                error,
-                llm_errors.ModelConnectionError
-                | llm_errors.ModelRequestTimeout
-                | llm_errors.ModelRateLimitError
-                | llm_errors.ModelServerError
-                | llm_errors.ModelUnavailableError,
-            ) or (
-                isinstance(error, llm_errors.ModelHTTPError)
-                and (error.status_code == 429 or error.status_code >= 500)
-            )
-            failure = NodeExecutionError if transient else NodeConfigError
-            raise failure(f"LLM connection {llm_conn_id!r} failed: {error}") from error
+        except ModelAPIError as error:
+            raise llm_failure(llm_conn_id, error) from error
         return {
             "result": result.output,
             "agent_id": self.config.agent_id,

@@ -251,6 +251,17 @@ def test_llm_backend_through_the_offline_test_model(pipelines, monkeypatch):
     }
 
 
+def test_a_missing_llm_connection_fails_without_retrying(pipelines, capfd):
+    pipelines.add("llm_missing.json", agent_pipeline(llm_conn_id="absent_llm", model="test"))
+
+    result = pipelines.run("llm_missing")
+
+    assert result.states["ask"] == "failed"
+    log = capfd.readouterr().out
+    assert "The conn_id `absent_llm` isn't defined" in log
+    assert "Failed after 1 attempt(s)" in log
+
+
 def test_without_a_connection_the_agent_simulates_and_warns(pipelines, capfd):
     pipelines.add("simulated.json", agent_pipeline(conn_id="absent_agents"))
 

@@ -1,4 +1,4 @@
-"""Agent backends in node config, gathering's prompt, and the host allowlist's matching."""
+"""Agent backends in node config, gathering's prompt, LLM failures, and the host allowlist's matching."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import re
 
 import pytest
 from pydantic import ValidationError
+from pydantic_ai import exceptions as llm
 
 from gathering_provider.definition.models import AgentConfig
-from gathering_provider.errors import NodeConfigError
+from gathering_provider.errors import NodeConfigError, NodeExecutionError
 from gathering_provider.operators.action import check_allowed_host
-from gathering_provider.operators.agent import agent_prompt
+from gathering_provider.operators.agent import agent_prompt, llm_failure
 
 
 def test_defaults_ask_gathering_with_memories_and_tools():
@@ -55,6 +56,24 @@ def test_prompt_adds_the_inputs_as_gathering_joins_them():
     assert agent_prompt("Review", {"n1": {"pr": 42}, "n2": "ok"}) == (
         "Review\n\nContext from previous nodes:\nn1: {'pr': 42}; n2: ok"
     )
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (llm.ModelHTTPError(503, "m"), NodeExecutionError),
+        (llm.ModelHTTPError(429, "m"), NodeExecutionError),
+        (llm.ModelRateLimitError("m", "slow down"), NodeExecutionError),
+        (llm.ModelTimeoutError("m", "timed out"), NodeExecutionError),
+        (llm.ModelHTTPError(401, "m"), NodeConfigError),
+        (llm.ModelAuthenticationError("m", "bad key"), NodeConfigError),
+        (llm.ModelNotFoundError("m", "no such model"), NodeConfigError),
+    ],
+)
+def test_llm_failures_are_transient_or_configuration_errors(error, kind):
+    failure = llm_failure("llm", error)
+    assert type(failure) is kind
+    assert str(failure).startswith("LLM connection 'llm' failed: ")
 
 
 @pytest.mark.parametrize(
