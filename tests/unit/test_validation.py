@@ -9,6 +9,7 @@ import yaml
 
 from gathering_provider.compilation.pipeline_file import compile_paths
 from gathering_provider.definition.loader import pipeline_files
+from gathering_provider.expressions import parse as parse_expression
 from gathering_provider.validation.problems import Problem, Severity
 from gathering_provider.validation.validator import ValidationResult, validate_file
 from tests.support.builders import edge, node, pipeline
@@ -905,3 +906,54 @@ def test_pipeline_files_lists_a_file_once_when_paths_overlap(tmp_path):
         tmp_path / "sub" / "a.json",
     ]
     assert pipeline_files([outer, tmp_path]) == [outer, inner]
+
+
+def test_each_condition_is_parsed_once_per_validation(tmp_path, monkeypatch):
+    from gathering_provider.definition import models
+
+    parsed: list[str] = []
+    monkeypatch.setattr(models, "parse", lambda text: parsed.append(text) or parse_expression(text))
+    conditions = [f"work.score > {index}" for index in range(300)]  # more than any small parse cache
+    doc = simple()
+    for index, condition in enumerate(conditions):
+        doc["nodes"].append(node(f"c{index}", "condition", condition=condition))
+        doc["edges"].append(edge("work", f"c{index}"))
+
+    result = check(tmp_path, doc)
+
+    assert result.pipeline is not None, result.problems
+    assert sorted(parsed) == sorted(conditions)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_condition_reference_warnings_match_reachability(tmp_path, seed):
+    """On random graphs (cycles included), a condition is warned exactly for the nodes it reads that have
+    no path to it."""
+    import random
+
+    import networkx as nx
+
+    rng = random.Random(seed)
+    count = rng.randint(3, 25)
+    ids = [f"n{index}" for index in range(count)]
+    links = {(rng.choice(ids), rng.choice(ids)) for _ in range(rng.randint(0, 2 * count))}
+    conditions = rng.sample(ids, rng.randint(1, count))
+    reads = {c: rng.sample(ids, rng.randint(1, min(4, count))) for c in conditions}
+    nodes = [
+        node(i, "condition", condition=" or ".join(f"{r}.result" for r in reads[i]))
+        if i in conditions
+        else node(i, "parallel")
+        for i in ids
+    ]
+    edges = [edge(a, b) for a, b in sorted(links)]
+    result = check(tmp_path, pipeline(nodes, edges))
+
+    graph = nx.DiGraph(sorted(links))
+    graph.add_nodes_from(ids)
+    expected = {(c, r) for c in conditions for r in reads[c] if r != c and not nx.has_path(graph, r, c)}
+    warned = {
+        (p.node, re.search(r"reads node '(\w+)'", p.message).group(1))
+        for p in result.problems
+        if p.code == "condition-reference"
+    }
+    assert warned == expected
