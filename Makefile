@@ -1,10 +1,16 @@
 # Two entry points on a fresh machine:
-#   make example   set up, then run the bundled example pipeline end to end with `airflow dags test`
-#   make test      set up, then lint, run the test suite, then the end-to-end stage
+#   make example      set up, then run the bundled example pipeline end to end with `airflow dags test`
+#   make test         set up, then lint, run the test suite, the benchmarks' smoke run, then the
+#                     end-to-end stage
 # and their parts:
-#   make check     lint and run the test suite (unit and integration tests, SQLite)
-#   make e2e       the end-to-end stage: real Airflow deployments on PostgreSQL, LocalExecutor then
-#                  CeleryExecutor (Redis), driven through the REST API and headless chromium
+#   make check        lint and run the test suite (unit and integration tests, SQLite)
+#   make bench-smoke  the benchmarks at small sizes (under a minute); fails only when a figure is over 3x
+#                     its PythonOperator baseline
+#   make e2e          the end-to-end stage: real Airflow deployments on PostgreSQL, LocalExecutor then
+#                     CeleryExecutor (Redis), driven through the REST API and headless chromium
+# and on demand:
+#   make bench        every benchmark at full size (several minutes): prints the table of ratios to
+#                     baselines measured in the same run and writes .bench/results.json
 
 PYTHON ?= python3
 VENV := .venv
@@ -19,7 +25,7 @@ export AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST := [{"name": "gathering", 
 	"classpath": "gathering_provider.bundles.PipelineBundle", "kwargs": {"pipelines_folder": "$(PIPELINES)"}}]
 export AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH := $(AIRFLOW_HOME)/bundles
 
-.PHONY: example test check lint e2e
+.PHONY: example test check lint e2e bench bench-smoke
 
 $(BIN)/airflow: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +52,13 @@ lint: $(BIN)/airflow
 check: lint
 	$(BIN)/python -m pytest
 
+# Ratios to baselines measured in the same run; the JSON results and Airflow's log go to .bench/.
+bench: $(BIN)/airflow
+	$(BIN)/python -m benchmarks
+
+bench-smoke: $(BIN)/airflow
+	$(BIN)/python -m benchmarks --smoke --output .bench/smoke.json
+
 # One deployment per executor: LocalExecutor (REST API and browser checks), then CeleryExecutor (two
 # workers on the Redis broker at 127.0.0.1:6379: examples, the shared breaker, losing a worker).
 e2e: $(BIN)/airflow /usr/bin/chromedriver
@@ -58,4 +71,4 @@ e2e: $(BIN)/airflow /usr/bin/chromedriver
 	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq \
 		chromium chromium-driver
 
-test: check e2e
+test: check bench-smoke e2e
