@@ -100,6 +100,37 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "example": "*.example.com, hooks.slack.com",
         "default": "*",
     },
+    "max_file_bytes": {
+        "description": "Largest pipeline file read, in bytes; a larger file is refused. Also bounds how "
+        "many values a YAML file may expand to through aliases.",
+        "type": "integer",
+        "example": "4194304",
+        "default": "1048576",
+    },
+    "max_nodes": {
+        "description": "Most nodes a pipeline may have.",
+        "type": "integer",
+        "example": "10000",
+        "default": "5000",
+    },
+    "max_edges": {
+        "description": "Most edges a pipeline may have.",
+        "type": "integer",
+        "example": "40000",
+        "default": "20000",
+    },
+    "max_nesting_depth": {
+        "description": "Deepest nesting of objects and lists in a pipeline file.",
+        "type": "integer",
+        "example": "64",
+        "default": "32",
+    },
+    "max_expression_length": {
+        "description": "Longest condition expression, in characters.",
+        "type": "integer",
+        "example": "4000",
+        "default": "1000",
+    },
 }
 
 
@@ -107,6 +138,14 @@ def provider_config() -> dict[str, Any]:
     """Return the section in the shape of provider info's ``config`` entry."""
     options = {name: {"version_added": None, **option} for name, option in OPTIONS.items()}
     return {SECTION: {"description": "Compiling and running gathering pipelines.", "options": options}}
+
+
+def section() -> dict[str, str]:
+    """Every option's value as text, read in one go (far cheaper than one read per option)."""
+    from airflow.sdk import conf
+
+    values = conf.getsection(SECTION) or {}
+    return {name: str(values.get(name, option["default"])) for name, option in OPTIONS.items()}
 
 
 def get(name: str) -> str:

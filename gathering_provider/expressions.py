@@ -189,9 +189,9 @@ class Compare(Node):
         left = self.left.evaluate(inputs, outputs)
         right = self.right.evaluate(inputs, outputs)
         if self.op == "==":
-            return bool(left == right)
+            return _equal(left, right)
         if self.op == "!=":
-            return bool(left != right)
+            return not _equal(left, right)
         if self.op in _ORDERINGS:
             if not (_is_number(left) and _is_number(right)) and not (
                 isinstance(left, str) and isinstance(right, str)
@@ -238,16 +238,30 @@ def _type_error(op: str, left: Any, right: Any) -> ExpressionTypeError:
     )
 
 
+def _equal(left: Any, right: Any) -> bool:
+    """JSON equality: a boolean equals only the same boolean (``true == 1`` is false), also inside lists
+    and objects; numbers compare by value (``1 == 1.0``)."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    if isinstance(left, list | tuple) and isinstance(right, list | tuple):
+        return len(left) == len(right) and all(map(_equal, left, right))
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_equal(value, right[key]) for key, value in left.items())
+    return bool(left == right)
+
+
 def _contains(op: str, item: Any, container: Any) -> bool:
-    """Membership test restricted to strings, lists, tuples and dicts."""
-    if isinstance(container, str) and not isinstance(item, str):
-        raise _type_error(op, item, container)
-    if not isinstance(container, str | list | tuple | dict):
-        raise _type_error(op, item, container)
-    try:
+    """Membership test restricted to strings (substring), lists and tuples (an equal item) and dicts (an
+    equal key)."""
+    if isinstance(container, str):
+        if not isinstance(item, str):
+            raise _type_error(op, item, container)
         return item in container
-    except TypeError:  # unhashable item looked up in a dict
-        raise _type_error(op, item, container) from None
+    if not isinstance(container, list | tuple | dict) or (
+        isinstance(container, dict) and isinstance(item, list | tuple | dict)
+    ):
+        raise _type_error(op, item, container)
+    return any(_equal(item, member) for member in container)
 
 
 # ------------------------------------------------------------------------------------------------ parsing
@@ -439,8 +453,9 @@ class Expression:
         return frozenset(path.root for path in self.tree.paths())
 
 
-def parse(text: str) -> Expression:
-    """Parse ``text`` into an Expression, raising ExpressionSyntaxError when it is malformed or too large."""
-    if len(text) > MAX_LENGTH:
-        raise ExpressionSyntaxError(f"expression longer than {MAX_LENGTH} characters", MAX_LENGTH)
+def parse(text: str, max_length: int = MAX_LENGTH) -> Expression:
+    """Parse ``text`` into an Expression, raising ExpressionSyntaxError when it is malformed or longer than
+    ``max_length``."""
+    if len(text) > max_length:
+        raise ExpressionSyntaxError(f"expression longer than {max_length} characters", max_length)
     return Expression(text, _Parser(text).parse())

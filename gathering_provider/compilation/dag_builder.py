@@ -39,7 +39,7 @@ def build_dag(pipeline: Pipeline, dag_id: str) -> DAG:
         dag_id=dag_id,
         dag_display_name=pipeline.name or dag_id,
         description=pipeline.description.splitlines()[0] if pipeline.description else None,
-        doc_md=pipeline.description or None,
+        doc_md=_markdown(pipeline.description),
         schedule=resolve_schedule(
             pipeline.schedule, [n for n in pipeline.nodes if isinstance(n, TriggerNode)]
         ),
@@ -98,3 +98,11 @@ def _link(dag: DAG, upstream: BaseOperator, downstream: BaseOperator, label: str
     downstream.upstream_task_ids.add(upstream.task_id)
     if label:
         dag.set_edge_info(upstream.task_id, downstream.task_id, {"label": label})
+
+
+def _markdown(description: str) -> str | None:
+    """The DAG's ``doc_md``: the description as text. Airflow reads a ``doc_md`` ending in ``.md`` as a
+    file path, so such a description gets a trailing newline (which Markdown renders the same)."""
+    if not description:
+        return None
+    return f"{description}\n" if description.endswith(".md") else description

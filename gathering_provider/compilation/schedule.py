@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from airflow.sdk import Asset, CronTriggerTimetable
+from croniter import CroniterBadDateError, croniter
 
 from gathering_provider.definition.models import TriggerNode
 
@@ -18,11 +20,15 @@ class ScheduleError(ValueError):
 
 
 def check_cron(expression: str) -> str:
-    """Return ``expression`` if Airflow accepts it as a cron expression or preset, else raise."""
+    """Return ``expression`` if Airflow accepts it as a cron expression or preset that fires, else raise."""
     try:
         CronTriggerTimetable(expression, timezone="UTC").validate()
     except Exception as err:
         raise ScheduleError(f"invalid cron expression {expression!r}: {err}") from err
+    try:
+        croniter(expression, datetime(2024, 1, 1, tzinfo=UTC)).get_next(datetime)
+    except CroniterBadDateError as err:
+        raise ScheduleError(f"cron expression {expression!r} never fires (no such date)") from err
     return expression
 
 

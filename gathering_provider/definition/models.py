@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import networkx as nx
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
@@ -22,6 +23,7 @@ from pydantic import (
     StrictStr,
     StringConstraints,
     TypeAdapter,
+    ValidationInfo,
     WithJsonSchema,
     model_validator,
 )
@@ -29,6 +31,31 @@ from pydantic import (
 from gathering_provider.expressions import Expression, parse
 
 NODE_TYPES = ("trigger", "agent", "condition", "action", "parallel", "delay")
+
+
+DAY = 86_400
+Attempts = Annotated[int, Field(strict=True, ge=1, le=100)]
+"""Attempts per node execution, the first included."""
+TaskRetries = Annotated[int, Field(strict=True, ge=0, le=100)]
+Threshold = Annotated[int, Field(strict=True, ge=1, le=1_000_000)]
+Backoff = Annotated[float, Field(strict=True, ge=0, le=DAY)]
+"""Seconds between attempts: at most a day."""
+Duration = Annotated[float, Field(strict=True, gt=0, le=30 * DAY)]
+"""A positive number of seconds, at most 30 days."""
+DelaySeconds = Annotated[float, Field(strict=True, ge=0, le=30 * DAY)]
+RequestTimeout = Annotated[float, Field(strict=True, gt=0, le=DAY)]
+
+
+def _latin1(value: str) -> str:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError as err:
+        raise ValueError("an HTTP header value must be Latin-1 text") from err
+    return value
+
+
+HeaderName = Annotated[StrictStr, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")]
+HeaderValue = Annotated[StrictStr, StringConstraints(pattern=r"^[^\r\n]*$"), AfterValidator(_latin1)]
 
 
 def _id_text(value: Any) -> Any:
@@ -54,14 +81,14 @@ class NodeConfig(BaseModel):
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    max_retries: int | None = Field(default=None, ge=1)
-    backoff_base: float | None = Field(default=None, ge=0)
-    backoff_max: float | None = Field(default=None, ge=0)
-    backoff_jitter: float | None = Field(default=None, ge=0)
-    breaker: bool | None = None
+    max_retries: Attempts | None = None
+    backoff_base: Backoff | None = None
+    backoff_max: Backoff | None = None
+    backoff_jitter: Backoff | None = None
+    breaker: StrictBool | None = None
     breaker_key: Annotated[str, StringConstraints(pattern=r"^[\w.-]+$", max_length=200)] | None = None
-    failure_threshold: int | None = Field(default=None, ge=1)
-    recovery_timeout: float | None = Field(default=None, gt=0)
+    failure_threshold: Threshold | None = None
+    recovery_timeout: Duration | None = None
 
     @property
     def passes_through(self) -> bool:
@@ -118,10 +145,11 @@ class AgentConfig(NodeConfig):
         return self
 
 
-def _expression(value: Any) -> Expression:
+def _expression(value: Any, info: ValidationInfo) -> Expression:
     if not isinstance(value, str):
         raise ValueError("Input should be a valid string")
-    return parse(value)
+    limits = (info.context or {}).get("limits")
+    return parse(value, limits.expression_length) if limits else parse(value)
 
 
 ConditionText = Annotated[
@@ -147,15 +175,24 @@ def split_url(url: str) -> tuple[str, str]:
     return f"{parts.scheme}://{parts.netloc}", parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+DagId = Annotated[StrictStr, StringConstraints(pattern=r"^[\w.-]+$", max_length=250)]
+
+
 class ActionConfig(NodeConfig):
-    """An action; ``call_api`` and ``send_notification`` have handlers, other words are recorded."""
+    """An action; ``call_api``, ``send_notification`` and ``execute_pipeline`` have handlers, other words
+    are recorded.
+
+    ``execute_pipeline`` triggers the pipeline whose DAG id is ``pipeline`` with the node's inputs merged
+    with ``conf`` as the run's conf; with ``wait`` the node waits for that run to finish (checking every
+    ``poll_interval`` seconds). It calls no backend, so it has no breaker unless ``breaker`` says so.
+    """
 
     action: StrictStr = Field(validation_alias=AliasChoices("action", "action_type"))
     url: StrictStr | None = Field(default=None, validation_alias=AliasChoices("url", "webhook_url"))
     http_conn_id: StrictStr | None = None
     endpoint: StrictStr | None = None
     method: StrictStr | None = None
-    headers: dict[str, str] = {}
+    headers: dict[HeaderName, HeaderValue] = {}
     params: dict[str, Any] = {}
     json_body: Any = Field(default=None, validation_alias="json")
     data: Any = None
@@ -163,8 +200,12 @@ class ActionConfig(NodeConfig):
     payload: Any = None
     secret: StrictStr | None = None
     signature_header: StrictStr = "X-Webhook-Signature"
-    include_inputs: bool = True
-    timeout: float | None = Field(default=None, gt=0)
+    include_inputs: StrictBool = True
+    timeout: RequestTimeout | None = None
+    pipeline: DagId | None = None
+    conf: dict[str, Any] = {}
+    wait: StrictBool = False
+    poll_interval: float = Field(default=5.0, gt=0)
 
     @property
     def is_notification(self) -> bool:
@@ -172,9 +213,14 @@ class ActionConfig(NodeConfig):
         return self.action == "send_notification" and self.tool_name == "notify_webhook"
 
     @property
+    def runs_pipeline(self) -> bool:
+        """A nested pipeline: the action triggers another pipeline's DAG."""
+        return self.action == "execute_pipeline"
+
+    @property
     def has_handler(self) -> bool:
         """Whether running the action does more than record it."""
-        return self.action == "call_api" or self.is_notification
+        return self.action == "call_api" or self.is_notification or self.runs_pipeline
 
     @property
     def passes_through(self) -> bool:
@@ -183,8 +229,12 @@ class ActionConfig(NodeConfig):
 
     @model_validator(mode="after")
     def _handler_inputs(self) -> ActionConfig:
-        if self.action == "execute_pipeline":
-            raise ValueError("execute_pipeline is not supported: nested pipelines cannot run")
+        if self.runs_pipeline:
+            if not self.pipeline:
+                raise ValueError("execute_pipeline needs 'pipeline': the DAG id of the pipeline to run")
+            if self.breaker is None:
+                self.breaker = False
+            return self
         if self.url and self.http_conn_id:
             raise ValueError("give either 'url' or 'http_conn_id' (with 'endpoint'), not both")
         if self.url:
@@ -208,8 +258,8 @@ class ParallelConfig(NodeConfig):
 class DelayConfig(NodeConfig):
     """A pause of ``seconds`` before the inputs are passed on."""
 
-    seconds: float = Field(ge=0, validation_alias=AliasChoices("seconds", "delay_seconds"))
-    deferrable: bool | None = None
+    seconds: DelaySeconds = Field(validation_alias=AliasChoices("seconds", "delay_seconds"))
+    deferrable: StrictBool | None = None
 
     @property
     def passes_through(self) -> bool:
@@ -289,8 +339,8 @@ class PipelineBreaker(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    failure_threshold: int | None = Field(default=None, ge=1)
-    recovery_timeout: float | None = Field(default=None, gt=0)
+    failure_threshold: Threshold | None = None
+    recovery_timeout: Duration | None = None
 
 
 class NodeOutline(BaseModel):
@@ -309,14 +359,14 @@ class _PipelineFields(BaseModel):
     name: str = ""
     description: str = ""
     status: Literal["active", "paused", "draft"] | None = None
-    timeout_seconds: float | None = Field(default=None, gt=0)
-    max_retries_per_node: int | None = Field(default=None, ge=1)
-    retry_backoff_base: float | None = Field(default=None, ge=0)
-    retry_backoff_max: float | None = Field(default=None, ge=0)
-    retry_backoff_jitter: float | None = Field(default=None, ge=0)
+    timeout_seconds: Duration | None = None
+    max_retries_per_node: Attempts | None = None
+    retry_backoff_base: Backoff | None = None
+    retry_backoff_max: Backoff | None = None
+    retry_backoff_jitter: Backoff | None = None
     breaker: PipelineBreaker = PipelineBreaker()
-    task_retries: int = Field(default=0, ge=0)
-    task_retry_delay: float = Field(default=300, ge=0)
+    task_retries: TaskRetries = 0
+    task_retry_delay: Backoff = 300
     dag_id: StrictStr | None = None
     schedule: StrictStr | None = None
     tags: list[StrictStr] = []

@@ -49,15 +49,16 @@ class ConfigDefaults(BaseModel):
     @classmethod
     def read(cls) -> ConfigDefaults:
         """Read the settings from Airflow's config (``AIRFLOW__GATHERING__*`` overrides ``airflow.cfg``)."""
+        values = config.section()
         return cls(
             retry=RetryPolicy(
-                max_attempts=config.get_int("max_retries"),
-                backoff_base=config.get_float("backoff_base"),
-                backoff_max=config.get_float("backoff_max"),
-                backoff_jitter=config.get_float("backoff_jitter"),
+                max_attempts=int(values["max_retries"]),
+                backoff_base=float(values["backoff_base"]),
+                backoff_max=float(values["backoff_max"]),
+                backoff_jitter=float(values["backoff_jitter"]),
             ),
-            failure_threshold=config.get_int("failure_threshold"),
-            recovery_timeout=config.get_float("recovery_timeout"),
+            failure_threshold=int(values["failure_threshold"]),
+            recovery_timeout=float(values["recovery_timeout"]),
         )
 
 

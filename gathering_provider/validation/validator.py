@@ -23,6 +23,7 @@ from gathering_provider.compilation.schedule import (
     deciding_triggers,
     resolve_schedule,
 )
+from gathering_provider.definition.limits import Limits
 from gathering_provider.definition.loader import PipelineFileError, dag_id_of, parse_document, read_text
 from gathering_provider.definition.models import (
     NODE_ADAPTER,
@@ -35,6 +36,9 @@ from gathering_provider.definition.models import (
     TriggerNode,
 )
 from gathering_provider.validation.problems import Problem, Severity
+
+CYCLE_SHOWN = 10
+"""Node ids a cycle error lists before it abbreviates."""
 
 
 @dataclass
@@ -73,33 +77,37 @@ class ValidationResult:
         self.add(Severity.WARNING, code, message, node=node, edge=edge)
 
 
-def validate_file(path: Path) -> ValidationResult:
-    """Run every check on one file."""
+def validate_file(path: Path, limits: Limits | None = None) -> ValidationResult:
+    """Run every check on one file, within ``limits`` (default: ``[gathering]``'s)."""
+    limits = limits or Limits.read()
     try:
-        text = read_text(path)
+        text = read_text(path, limits)
     except PipelineFileError as err:
         result = ValidationResult(path=path, dag_id=path.stem)
-        result.error("invalid-syntax", str(err))
+        result.error(err.code, str(err))
         return result
-    return validate_text(path, text)
+    return validate_text(path, text, limits)
 
 
-def validate_text(path: Path, text: str) -> ValidationResult:
-    """Run every check on the text of the pipeline file ``path``."""
+def validate_text(path: Path, text: str, limits: Limits | None = None) -> ValidationResult:
+    """Run every check on the text of the pipeline file ``path``, within ``limits``."""
+    limits = limits or Limits.read()
     result = ValidationResult(path=path, dag_id=path.stem)
     try:
-        document = parse_document(text, path)
+        document = parse_document(text, path, limits)
     except PipelineFileError as err:
-        result.error("invalid-syntax", str(err))
+        result.error(err.code, str(err))
         return result
     result.dag_id = dag_id_of(document, path)
+    if not _within_limits(result, document, limits):
+        return result
     try:
         outline = PipelineOutline.model_validate(document)
     except ValidationError as err:
         _report_structure(result, document, err)
         return result
 
-    nodes = _check_nodes(result, document["nodes"])
+    nodes = _check_nodes(result, document["nodes"], limits)
     graph = outline.graph()
     _check_ids(result, outline)
     _check_graph(result, outline, graph)
@@ -136,7 +144,16 @@ def _report_structure(result: ValidationResult, document: dict[str, Any], err: V
         result.error(code, f"{path or 'value'}: {detail['msg']}", node=node, edge=edge)
 
 
-def _check_nodes(result: ValidationResult, raw_nodes: list[Any]) -> list[Node]:
+def _within_limits(result: ValidationResult, document: dict[str, Any], limits: Limits) -> bool:
+    """Whether the pipeline has no more nodes and edges than the limits allow (else an error)."""
+    for part, limit in (("nodes", limits.nodes), ("edges", limits.edges)):
+        items = document.get(part)
+        if isinstance(items, list) and len(items) > limit:
+            result.error("too-large", f"{len(items)} {part}: at most {limit} ([gathering] max_{part})")
+    return not result.errors
+
+
+def _check_nodes(result: ValidationResult, raw_nodes: list[Any], limits: Limits) -> list[Node]:
     """Validate each node's type and config on its own, so one bad node does not hide the others."""
     if not raw_nodes:
         result.error("no-nodes", "the pipeline has no nodes")
@@ -144,7 +161,7 @@ def _check_nodes(result: ValidationResult, raw_nodes: list[Any]) -> list[Node]:
     for raw in raw_nodes:
         node_id = str(raw["id"])
         try:
-            node = NODE_ADAPTER.validate_python(raw)
+            node = NODE_ADAPTER.validate_python(raw, context={"limits": limits})
         except ValidationError as err:
             for detail in err.errors():
                 if detail["type"] == "union_tag_invalid":
@@ -192,6 +209,8 @@ def _check_ids(result: ValidationResult, outline: PipelineOutline) -> None:
         validate_key(result.dag_id)
     except (TypeError, ValueError) as err:
         result.error("invalid-dag-id", f"dag_id {result.dag_id!r} is not a valid Airflow dag id: {err}")
+    if result.dag_id.startswith("__") and result.dag_id.endswith("__"):
+        result.error("invalid-dag-id", f"dag_id {result.dag_id!r} is reserved: ids like __name__ are refused")
 
 
 def _check_graph(result: ValidationResult, outline: PipelineOutline, graph: nx.MultiDiGraph) -> None:
@@ -210,7 +229,13 @@ def _check_graph(result: ValidationResult, outline: PipelineOutline, graph: nx.M
     for component in nx.strongly_connected_components(graph):
         if len(component) > 1 or graph.has_edge(*(next(iter(component)),) * 2):
             cycle = [source for source, *_ in nx.find_cycle(graph.subgraph(component))]
-            result.error("cycle", f"nodes form a cycle: {' -> '.join([*cycle, cycle[0]])}", node=cycle[0])
+            shown = (
+                [*cycle[:CYCLE_SHOWN], cycle[0]]
+                if len(cycle) <= CYCLE_SHOWN
+                else [*cycle[:CYCLE_SHOWN], "..."]
+            )
+            more = f" ({len(cycle)} nodes)" if len(cycle) > CYCLE_SHOWN else ""
+            result.error("cycle", f"nodes form a cycle: {' -> '.join(shown)}{more}", node=cycle[0])
     for node_id, node_type in types.items():
         if node_type != "trigger" and graph.in_degree(node_id) == 0:
             result.warning(

@@ -148,7 +148,10 @@ def test_boolean_operators_evaluate_needed_operands(text: str) -> None:
         ("1 == '1'", False),
         ("'a' == 'a'", True),
         ("null == null", True),
-        ("true == 1", True),
+        ("true == 1", False),
+        ("false == 0", False),
+        ("true != 1", True),
+        ("true == true", True),
         ("null != 0", True),
         ("1 != 1", False),
         ("'a' != 'b'", True),
@@ -319,6 +322,22 @@ def test_index_segments(text: str, expected: Any) -> None:
 )
 def test_references(text: str, expected: set[str]) -> None:
     assert parse(text).references == frozenset(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "inputs", "expected"),
+    [
+        ("a == b", {"n": {"a": [True, 1], "b": [1, 1]}}, False),
+        ("a == b", {"n": {"a": {"k": False}, "b": {"k": 0}}}, False),
+        ("a == b", {"n": {"a": {"k": [1.0]}, "b": {"k": [1]}}}, True),
+        ("true in a", {"n": {"a": [1, 2]}}, False),
+        ("1 in a", {"n": {"a": [True, 2]}}, False),
+        ("1 in a", {"n": {"a": [1.0]}}, True),
+        ("'k' in a", {"n": {"a": {"k": 1}}}, True),
+    ],
+)
+def test_booleans_equal_only_booleans_inside_data_too(text: str, inputs: dict, expected: bool) -> None:
+    assert parse(text).evaluate(inputs, {}) is expected
 
 
 def test_expression_is_immutable() -> None:

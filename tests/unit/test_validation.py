@@ -148,14 +148,14 @@ def test_document_must_be_one_object(tmp_path, name, text, found):
 def test_unreadable_file(tmp_path):
     path = tmp_path / "latin.json"
     path.write_bytes(b'{"name": "caf\xe9"}')
-    problem = only(validate_file(path), "invalid-syntax")
+    problem = only(validate_file(path), "unreadable")
     assert problem.severity is Severity.ERROR
-    assert "cannot read file" in problem.message
+    assert "not UTF-8 text" in problem.message
 
 
 def test_missing_file(tmp_path):
-    problem = only(validate_file(tmp_path / "absent.json"), "invalid-syntax")
-    assert "cannot read file" in problem.message
+    problem = only(validate_file(tmp_path / "absent.json"), "unreadable")
+    assert "no such file or folder" in problem.message
 
 
 # ------------------------------------------------------------------------------------------- structure
@@ -912,7 +912,9 @@ def test_each_condition_is_parsed_once_per_validation(tmp_path, monkeypatch):
     from gathering_provider.definition import models
 
     parsed: list[str] = []
-    monkeypatch.setattr(models, "parse", lambda text: parsed.append(text) or parse_expression(text))
+    monkeypatch.setattr(
+        models, "parse", lambda text, *limit: parsed.append(text) or parse_expression(text, *limit)
+    )
     conditions = [f"work.score > {index}" for index in range(300)]  # more than any small parse cache
     doc = simple()
     for index, condition in enumerate(conditions):
