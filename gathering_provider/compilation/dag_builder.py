@@ -35,14 +35,14 @@ START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
 
 def build_dag(pipeline: Pipeline, dag_id: str) -> DAG:
     """The DAG for ``pipeline``; the pipeline must have passed validation."""
+    schedule = resolve_schedule(pipeline.schedule, [n for n in pipeline.nodes if isinstance(n, TriggerNode)])
     dag = DAG(
         dag_id=dag_id,
         dag_display_name=pipeline.name or dag_id,
         description=pipeline.description.splitlines()[0] if pipeline.description else None,
         doc_md=_markdown(pipeline.description),
-        schedule=resolve_schedule(
-            pipeline.schedule, [n for n in pipeline.nodes if isinstance(n, TriggerNode)]
-        ),
+        schedule=schedule,
+        max_active_runs=1 if schedule == "@continuous" else None,
         start_date=START_DATE,
         catchup=False,
         dagrun_timeout=timedelta(seconds=pipeline.timeout_seconds) if pipeline.timeout_seconds else None,

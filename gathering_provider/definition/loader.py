@@ -44,7 +44,7 @@ class PipelineYamlLoader(_YAML_BASE):  # type: ignore[misc, valid-type]
             seen.add(key_node.value)
             if key_node.value in TEXT_KEYS:
                 for scalar in value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]:
-                    if isinstance(scalar, yaml.ScalarNode) and scalar.style is None:
+                    if isinstance(scalar, yaml.ScalarNode) and not scalar.style:  # plain: None or ""
                         scalar.tag = _STR
         return super().construct_mapping(node, deep=deep)
 
@@ -175,7 +175,10 @@ def read_text(path: Path, limits: Limits | None = None) -> str:
     except FileNotFoundError as err:
         raise PipelineFileError(f"no such file or folder: {str(path)!r}", code="unreadable") from err
     except OSError as err:
-        raise PipelineFileError(f"cannot read {str(path)!r}: {err.strerror}", code="unreadable") from err
+        kind = "folder" if os.path.isdir(path) else "file"
+        raise PipelineFileError(
+            f"cannot read {kind} {str(path)!r}: {err.strerror}", code="unreadable"
+        ) from err
     with os.fdopen(descriptor, "rb") as file:
         mode = os.fstat(descriptor).st_mode
         if stat.S_ISDIR(mode):
@@ -191,7 +194,9 @@ def read_text(path: Path, limits: Limits | None = None) -> str:
         try:
             data = file.read(limit + 1)
         except OSError as err:
-            raise PipelineFileError(f"cannot read {str(path)!r}: {err.strerror}", code="unreadable") from err
+            raise PipelineFileError(
+                f"cannot read file {str(path)!r}: {err.strerror}", code="unreadable"
+            ) from err
     if len(data) > limit:
         raise PipelineFileError(
             f"file is larger than {limit} bytes ([gathering] max_file_bytes)", code="too-large"

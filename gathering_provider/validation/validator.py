@@ -37,6 +37,8 @@ from gathering_provider.definition.models import (
 )
 from gathering_provider.validation.problems import Problem, Severity
 
+YAML11_BOOLEANS = frozenset({"yes", "no", "y", "n", "on", "off"})
+"""Labels YAML 1.1 read as booleans; read as text here (YAML 1.2), they deserve a word."""
 CYCLE_SHOWN = 10
 """Node ids a cycle error lists before it abbreviates."""
 
@@ -219,6 +221,13 @@ def _check_graph(result: ValidationResult, outline: PipelineOutline, graph: nx.M
         for end, node_id in (("from", edge.source), ("to", edge.target)):
             if node_id not in types:
                 result.error("unknown-edge-endpoint", f"'{end}' names missing node {node_id!r}", edge=edge.id)
+        if edge.label and edge.label.lower() in YAML11_BOOLEANS and types.get(edge.source) == "condition":
+            result.warning(
+                "label-not-boolean",
+                f"label {edge.label!r} is text, not a boolean: it is followed only when the condition's "
+                "result reads exactly so; write 'true' or 'false' to branch on a boolean",
+                edge=edge.id,
+            )
         if edge.label and types.get(edge.source, "condition") != "condition":
             result.warning(
                 "label-ignored",
