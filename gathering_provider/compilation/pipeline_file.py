@@ -16,6 +16,7 @@ from pathlib import Path
 from airflow.sdk import DAG
 
 from gathering_provider.compilation.dag_builder import build_dag
+from gathering_provider.compilation.pipeline_set import check_together
 from gathering_provider.definition.loader import pipeline_files
 from gathering_provider.validation.problems import Problem
 from gathering_provider.validation.validator import ValidationResult, validate_file, validate_text
@@ -82,19 +83,11 @@ def compile_file(path: Path) -> CompiledPipeline:
 
 
 def compile_paths(paths: Iterable[Path]) -> list[CompiledPipeline]:
-    """Compile files and the pipeline files inside folders; flag dag ids claimed by several files."""
+    """Compile files and the pipeline files inside folders, then check them together (see
+    :mod:`~gathering_provider.compilation.pipeline_set`): a file with errors from those checks has no DAG."""
     compiled = [compile_file(path) for path in pipeline_files(paths)]
-    owners: dict[str, Path] = {}
+    check_together([item.validation for item in compiled])
     for item in compiled:
-        validation = item.validation
-        if item.dag is None:
-            continue
-        if validation.dag_id in owners:
-            validation.error(
-                "duplicate-dag-id",
-                f"dag_id {validation.dag_id!r} is already used by {owners[validation.dag_id]}",
-            )
-            validation.pipeline = item.dag = None
-        else:
-            owners[validation.dag_id] = validation.path
+        if item.errors:
+            item.validation.pipeline = item.dag = None
     return compiled
