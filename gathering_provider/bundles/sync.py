@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from gathering_provider.bundles.dag_file import render
 from gathering_provider.definition.loader import (
@@ -27,6 +25,7 @@ from gathering_provider.definition.loader import (
     folder_pipeline_files,
     read_text,
 )
+from gathering_provider.files import read_json_object, write_atomic, write_if_changed
 
 SUFFIX = ".py"
 MANIFEST = ".gathering-manifest.json"
@@ -51,7 +50,7 @@ def sync_folder(pipelines: Path, target: Path) -> SyncReport:
     """Write, rewrite and delete generated DAG files so that ``target`` mirrors ``pipelines``."""
     report = SyncReport()
     target.mkdir(parents=True, exist_ok=True)
-    known = _read_manifest(target)
+    known = read_json_object(target / MANIFEST)
     settled_before = time.time_ns() - int(RACY_SECONDS * 1e9)
     present = set(folder_files(target, lambda name: name.endswith(SUFFIX)))
     stamps: dict[str, list[int] | None] = {}
@@ -71,14 +70,14 @@ def sync_folder(pipelines: Path, target: Path) -> SyncReport:
             text = err
         settled = stat.st_mtime_ns < settled_before and not isinstance(text, PipelineFileError)
         stamps[source] = stamp if settled else None  # not settled: read again next time
-        if _write_if_changed(target / name, render(source, text)):
+        if write_if_changed(target / name, render(source, text)):
             report.written.append(name)
     expected = {generated_name(source) for source in stamps}
     for stale in sorted(present - expected):
         (target / stale).unlink(missing_ok=True)
         report.removed.append(stale)
     if stamps != known:
-        _write_atomic(target / MANIFEST, json.dumps(stamps, sort_keys=True))
+        write_atomic(target / MANIFEST, json.dumps(stamps, sort_keys=True))
     else:
         os.utime(target / MANIFEST)
     return report
@@ -90,33 +89,3 @@ def seconds_since_sync(target: Path) -> float | None:
         return time.time() - (target / MANIFEST).stat().st_mtime
     except FileNotFoundError:
         return None
-
-
-def _read_manifest(target: Path) -> dict[str, Any]:
-    try:
-        manifest = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return manifest if isinstance(manifest, dict) else {}
-
-
-def _write_if_changed(path: Path, content: str) -> bool:
-    try:
-        if path.read_text(encoding="utf-8") == content:
-            return False
-    except (OSError, UnicodeDecodeError):
-        pass
-    _write_atomic(path, content)
-    return True
-
-
-def _write_atomic(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
-            file.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

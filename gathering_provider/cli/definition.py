@@ -19,6 +19,41 @@ VALIDATE = ActionCommand(
 )
 
 
+PULL = ActionCommand(
+    name="pull",
+    help="Pull a gathering server's pipelines into a folder of pipeline files",
+    description="List the pipelines of a gathering server (GET /pipelines), validate each as validate "
+    "does, and write the valid ones as <name>_<id>.json files; report each as added, changed, unchanged, "
+    "invalid, conflict (a file written by hand has its name) or removed (gone from the server). An invalid "
+    "pipeline is never written and never replaces a valid file. Exit code 0: every pipeline written or "
+    "unchanged; 1: an invalid pipeline, a conflict, or no answer from the server; 2: usage error.",
+    func=lazy_load_command("gathering_provider.cli.pull.pull"),
+    args=(
+        Arg(
+            ("--conn-id",),
+            default="gathering_default",
+            help="The gathering connection (default: gathering_default)",
+        ),
+        Arg(
+            ("--status",),
+            choices=("active", "paused", "draft", "all"),
+            default="active",
+            help="Only the pipelines with this status on the server (default: active)",
+        ),
+        Arg(
+            ("--dest",), metavar="FOLDER", help="Folder to write into (default: [gathering] pipelines_folder)"
+        ),
+        Arg(("--dry-run",), action="store_true", help="Report what would change; write and delete nothing"),
+        Arg(
+            ("--prune",),
+            action="store_true",
+            help="Delete the pulled files of pipelines gone from the server",
+        ),
+        ARG_OUTPUT,
+    ),
+)
+
+
 ARG_DAG_ID = Arg(("--dag-id",), help="Only the breakers of this DAG's nodes")
 ARG_STATE = Arg(("--state",), choices=("closed", "open", "half_open"), help="Only breakers in this state")
 ARG_KEYS = Arg(("keys",), metavar="KEY", nargs="*", help="Breaker keys, with or without 'gathering.breaker.'")
@@ -49,7 +84,7 @@ def get_gathering_cli_commands() -> list[CLICommand]:
     return [
         GroupCommand(
             name="gathering",
-            help="Validate gathering pipelines and manage their circuit breakers",
-            subcommands=(VALIDATE, BREAKERS),
+            help="Validate and pull gathering pipelines and manage their circuit breakers",
+            subcommands=(VALIDATE, PULL, BREAKERS),
         )
     ]
