@@ -1,7 +1,7 @@
 """Circuit breakers on a real deployment: a pipeline whose action calls a scripted HTTP server.
 
 The pipeline (``flaky_pipeline``) has a trigger and one ``call_api`` action, ``call``, whose breaker
-(``gathering.breaker.<dag_id>.call``) opens after ``THRESHOLD`` failed executions of ``ATTEMPTS``
+(``gathering.breaker.<dag_id>:call``) opens after ``THRESHOLD`` failed executions of ``ATTEMPTS``
 attempts each. The test process runs the HTTP server (``tests.support.http_server.ScriptedServer``), so
 it counts every request the workers make and decides each answer.
 """
@@ -68,7 +68,7 @@ def deploy_flaky(deployment: Deployment, api: AirflowClient, dag_id: str, url: s
 
 
 def breaker_key(dag_id: str) -> str:
-    return f"gathering.breaker.{dag_id}.{NODE}"
+    return f"gathering.breaker.{dag_id}:{NODE}"
 
 
 def read_breaker(api: AirflowClient, dag_id: str) -> dict[str, Any] | None:
@@ -102,7 +102,7 @@ def make_due(api: AirflowClient, dag_id: str, recovery_timeout: float) -> None:
         "updated_at": opened,
         "last_error": "HttpStatusError: set up by the test",
         "last_error_at": opened,
-        "nodes": [f"{dag_id}.{NODE}"],
+        "nodes": [f"{dag_id}:{NODE}"],
     }
     api.set_variable(breaker_key(dag_id), json.dumps(state))
 

@@ -80,10 +80,17 @@ OPTIONS: dict[str, dict[str, Any]] = {
     },
     "http_timeout": {
         "description": "Seconds an action's HTTP request (or a call to the gathering API whose connection "
-        "sets no ``timeout``) may take before it fails.",
+        "sets no ``timeout``) may take in total, redirects, headers and body included, before it fails.",
         "type": "float",
         "example": "10",
         "default": "30",
+    },
+    "max_response_bytes": {
+        "description": "Largest HTTP answer, in bytes, that an action or a call to the gathering API reads "
+        "(after decompression); a larger one fails the node as a configuration error, without a retry.",
+        "type": "integer",
+        "example": "1048576",
+        "default": "10485760",
     },
     "simulate_agents": {
         "description": "Let an agent node whose connection does not exist return gathering's simulated "

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from gathering_provider.compilation.pipeline_file import compile_paths
-from gathering_provider.resilience.breaker import BreakerState
-from gathering_provider.resilience.settings import BREAKER_PREFIX
+from gathering_provider.resilience.breaker import BreakerState, utcnow
+from gathering_provider.resilience.settings import BREAKER_PREFIX, dag_of
 from gathering_provider.validation.problems import Severity
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -38,19 +38,19 @@ def validate(args: argparse.Namespace) -> None:
 
 
 def _breakers(dag_id: str | None) -> dict[str, BreakerState | None]:
-    """Stored breakers (``None`` for a corrupt value), optionally only those a DAG's nodes use."""
+    """Stored breakers (``None`` for a corrupt value), optionally only those the DAG ``dag_id`` uses:
+    its nodes' own breakers and the shared ones its nodes are recorded in (the DAG id matched exactly)."""
     from gathering_provider.resilience.metadata_store import MetadataVariableStore
 
+    now = utcnow()
     breakers: dict[str, BreakerState | None] = {}
     for key, text in sorted(MetadataVariableStore().items(BREAKER_PREFIX).items()):
         try:
-            state: BreakerState | None = BreakerState.model_validate_json(text)
+            state: BreakerState | None = BreakerState.parse(text, now)
         except ValueError:
             state = None
-        used_by_dag = key.startswith(f"{BREAKER_PREFIX}{dag_id}.") or (
-            state is not None and any(node.startswith(f"{dag_id}.") for node in state.nodes)
-        )
-        if dag_id is None or used_by_dag:
+        names = [key.removeprefix(BREAKER_PREFIX), *(state.nodes if state else ())]
+        if dag_id is None or any(dag_of(name) == dag_id for name in names):
             breakers[key] = state
     return breakers
 

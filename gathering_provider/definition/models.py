@@ -7,7 +7,7 @@ ids are read as strings, and gathering's bookkeeping fields (``run_count``...) a
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import networkx as nx
 from pydantic import (
@@ -167,11 +167,28 @@ class ConditionConfig(NodeConfig):
     condition: ConditionText
 
 
+def _valid_port(parts: SplitResult) -> bool:
+    try:
+        parts.port  # noqa: B018  (reading it checks it)
+    except ValueError:
+        return False
+    return True
+
+
 def split_url(url: str) -> tuple[str, str]:
-    """Split an absolute http(s) URL into its base (scheme and host) and its endpoint (path and query)."""
+    """Split an absolute http(s) URL into its base (scheme and host) and its endpoint (path and query).
+
+    Credentials in the URL are refused: they belong in an HTTP connection, which Airflow keeps secret.
+    Neither error repeats the URL, which may hold them.
+    """
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"not an absolute http(s) URL: {url!r}")
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _valid_port(parts):
+        raise ValueError("not an absolute http(s) URL with a host and, if any, a port number")
+    if "@" in parts.netloc:
+        raise ValueError(
+            "credentials in a URL are refused: put them in an HTTP connection and give its id as "
+            "'http_conn_id'"
+        )
     return f"{parts.scheme}://{parts.netloc}", parts.path + (f"?{parts.query}" if parts.query else "")
 
 

@@ -11,7 +11,7 @@ from requests.auth import AuthBase
 
 from gathering_provider import config as gathering_config
 from gathering_provider.errors import HttpStatusError, NodeConfigError
-from gathering_provider.hooks.http import GatheringHttpHook
+from gathering_provider.hooks.http import GatheringHttpHook, response_text, storable_json
 
 
 class BearerAuth(AuthBase):
@@ -32,7 +32,9 @@ class GatheringHook(GatheringHttpHook):
     ``schema`` as the scheme and ``port``; its password is the bearer token. Extras: ``timeout`` (seconds,
     default ``[gathering] http_timeout``) and ``verify`` (TLS verification, default true). A refused token
     (401, 403) raises :class:`~gathering_provider.errors.NodeConfigError`; any other non-2xx answer raises
-    :class:`~gathering_provider.errors.HttpStatusError`.
+    :class:`~gathering_provider.errors.HttpStatusError`. Calls are bounded as
+    :mod:`~gathering_provider.hooks.http` describes, and an answer that is not JSON an XCom can hold is a
+    configuration error.
 
     :param gathering_conn_id: the ``gathering`` connection.
     """
@@ -69,11 +71,11 @@ class GatheringHook(GatheringHttpHook):
                     f"gathering connection {self.gathering_conn_id!r} has no agent {agent_id!r}: {error}"
                 ) from error
             raise
-        return response.json()
+        return self._json(response)
 
     def list_pipelines(self, status: str | None = None) -> dict[str, Any]:
         """gathering's pipelines (``{"pipelines": [...], "total", "counts"}``), of one ``status`` if given."""
-        return self._call("GET", "/pipelines", data={"status": status} if status else None).json()
+        return self._json(self._call("GET", "/pipelines", data={"status": status} if status else None))
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the base URL and the token by listing the pipelines."""
@@ -88,10 +90,19 @@ class GatheringHook(GatheringHttpHook):
         extra = self.get_connection(self.gathering_conn_id).extra_dejson
         timeout = extra.get("timeout") or gathering_config.get_float("http_timeout")
         try:
-            return self.run(endpoint, extra_options={"timeout": float(timeout)}, **kwargs)
+            return self.run(endpoint, extra_options={"timeout": timeout}, **kwargs)
         except HttpStatusError as error:
             if error.status_code in (401, 403):
                 raise NodeConfigError(
                     f"gathering connection {self.gathering_conn_id!r}: the token was refused: {error}"
                 ) from error
             raise
+
+    def _json(self, response: Response) -> Any:
+        try:
+            return storable_json(response_text(response))
+        except ValueError as error:
+            raise NodeConfigError(
+                f"gathering connection {self.gathering_conn_id!r} answered {response.request.method} "
+                f"{response.request.path_url} with no JSON an XCom can hold: {error}"
+            ) from error

@@ -20,7 +20,7 @@ from requests import Response
 from gathering_provider import config as gathering_config
 from gathering_provider.definition.models import ActionConfig, split_url
 from gathering_provider.errors import NodeConfigError, NodeExecutionError
-from gathering_provider.hooks.http import GatheringHttpHook
+from gathering_provider.hooks.http import GatheringHttpHook, response_text, storable_json
 from gathering_provider.operators.base import GatheringNodeOperator, NodeOutput
 
 
@@ -169,8 +169,8 @@ class ActionOperator(GatheringNodeOperator):
 
     def _hook(self, method: str) -> tuple[GatheringHttpHook, str]:
         if self.config.url:
+            base_url, endpoint = split_url(self.config.url)  # first: it refuses credentials in the URL
             check_allowed_host(self.config.url)
-            base_url, endpoint = split_url(self.config.url)
             return GatheringHttpHook(method, base_url=base_url), endpoint
         return GatheringHttpHook(method, http_conn_id=self.config.http_conn_id), self.config.endpoint or ""
 
@@ -200,7 +200,10 @@ class ActionOperator(GatheringNodeOperator):
             "status_code": response.status_code,
         }
         try:
-            output["data"] = response.json()
-        except ValueError:
-            output["text"] = response.text
+            output["data"] = storable_json(response_text(response))
+        except json.JSONDecodeError:
+            output["text"] = response_text(response)
+        except ValueError as error:
+            self.log.warning("The answer is JSON an XCom cannot hold (%s): it is kept as text", error)
+            output["text"] = response_text(response)
         return output

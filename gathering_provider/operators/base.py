@@ -15,7 +15,12 @@ from gathering_provider.operators.passthrough import Pull, expand, reference
 from gathering_provider.operators.routing import IncomingEdge, live_edges
 from gathering_provider.resilience.breaker import CircuitBreaker
 from gathering_provider.resilience.retry import call_with_retries, is_transient
-from gathering_provider.resilience.settings import BreakerPolicy, RetryPolicy, default_retry_policy
+from gathering_provider.resilience.settings import (
+    BreakerPolicy,
+    RetryPolicy,
+    default_retry_policy,
+    node_name,
+)
 from gathering_provider.resilience.store import TaskVariableStore
 
 NodeOutput = dict[str, Any]
@@ -117,7 +122,7 @@ class GatheringNodeOperator(BaseOperator):
     def run_node(self, inputs: dict[str, Any], context: Context) -> NodeOutput:
         """Run the node through its breaker and retries; the single place node execution is wrapped."""
         breaker = (
-            CircuitBreaker(self.breaker, TaskVariableStore(), f"{self.dag_id}.{self.task_id}", self.log)
+            CircuitBreaker(self.breaker, TaskVariableStore(), node_name(self.dag_id, self.task_id), self.log)
             if self.breaker
             else None
         )

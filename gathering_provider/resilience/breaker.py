@@ -11,7 +11,9 @@
   still names it; the others fail fast until the probe settles or its lease expires.
 
 Store trouble (the Variable API raising, a corrupt value) never loses the node's own result: by default
-the node runs anyway and the task log warns (``[gathering] breaker_fail_closed`` fails it instead).
+the node runs anyway and the task log warns (``[gathering] breaker_fail_closed`` fails it instead). A value
+is corrupt when it is not a state (:meth:`BreakerState.parse`), whoever wrote it: any value is read without
+crashing, and a corrupt one is replaced by a fresh closed state.
 """
 
 from __future__ import annotations
@@ -27,13 +29,19 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from gathering_provider import config
+from gathering_provider.definition.models import Duration, Threshold
+from gathering_provider.errors import redact_credentials
 from gathering_provider.resilience.settings import BreakerPolicy
 from gathering_provider.resilience.store import BreakerStore
 
 CONFIRM_ROUNDS = 3
+CLOCK_SKEW = timedelta(hours=1)
+"""How far ahead of a reader's clock a stored time may be (another worker's clock) before it is corrupt."""
+MAX_PROBE_LEASE = 86_400.0
+MAX_SETTLE_DELAY = 60.0
 
 
 def utcnow() -> datetime:
@@ -58,9 +66,9 @@ class BreakerState(BaseModel):
     """
 
     state: Literal["closed", "open", "half_open"] = "closed"
-    failure_count: int = 0
-    failure_threshold: int
-    recovery_timeout: float
+    failure_count: int = Field(default=0, ge=0)
+    failure_threshold: Threshold
+    recovery_timeout: Duration
     opened_at: AwareDatetime | None = None
     updated_at: AwareDatetime | None = None
     last_error: str | None = None
@@ -68,6 +76,41 @@ class BreakerState(BaseModel):
     probe_owner: str | None = None
     probe_expires_at: AwareDatetime | None = None
     nodes: list[str] = []
+
+    @field_validator("opened_at", "updated_at", "last_error_at", "probe_expires_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        """Times in UTC, so comparing them and adding to them never overflows past year 1 or 9999."""
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError as error:
+            raise ValueError(f"{value.isoformat()} is out of range in UTC") from error
+
+    @classmethod
+    def parse(cls, text: str, now: datetime) -> BreakerState:
+        """Read a stored value; raise ``ValueError`` when it is corrupt.
+
+        Corrupt is: not JSON, not a state, a count or setting out of its range, a time further ahead of
+        ``now`` than :data:`CLOCK_SKEW` (or, for a probe lease, than its longest lease too), or a text that
+        cannot be written back.
+        """
+        try:
+            state = cls.model_validate(json.loads(text))
+        except RecursionError:
+            raise ValueError("the value nests too deeply") from None
+        latest = now + CLOCK_SKEW
+        for name in ("opened_at", "updated_at", "last_error_at"):
+            moment = getattr(state, name)
+            if moment is not None and moment > latest:
+                raise ValueError(f"{name} {moment.isoformat()} is ahead of the clock")
+        if state.probe_expires_at is not None and state.probe_expires_at > latest + timedelta(
+            seconds=MAX_PROBE_LEASE
+        ):
+            raise ValueError(f"probe_expires_at {state.probe_expires_at.isoformat()} is ahead of any lease")
+        state.model_dump_json()  # raises on a text that cannot be written back (a lone surrogate)
+        return state
 
     @property
     def pristine(self) -> bool:
@@ -142,9 +185,15 @@ class BreakerStoreError(Exception):
 
 
 def error_summary(error: BaseException) -> str:
-    """A short, single-line description of ``error`` for the stored state."""
-    text = " ".join(str(error).split())
+    """A short, single-line description of ``error`` for the stored state, without URL credentials."""
+    text = " ".join(redact_credentials(str(error)).split())
     return f"{type(error).__name__}: {text[:300]}"
+
+
+def _seconds(name: str, value: float, low: float, high: float) -> float:
+    if not low <= value <= high:  # also refuses NaN
+        raise ValueError(f"[gathering] {name} must be a number of seconds from {low:g} to {high:g}")
+    return value
 
 
 class CircuitBreaker:
@@ -152,7 +201,8 @@ class CircuitBreaker:
 
     :param policy: key, threshold and recovery timeout.
     :param store: where the state lives.
-    :param node: ``dag_id.node_id`` of the node using it, recorded in the state.
+    :param node: the node using it (:func:`~gathering_provider.resilience.settings.node_name`), recorded in
+        the state.
     :param log: the task's logger.
     """
 
@@ -174,8 +224,18 @@ class CircuitBreaker:
         self.node = node
         self.log = log
         self.fail_closed = config.get_bool("breaker_fail_closed") if fail_closed is None else fail_closed
-        self.settle_delay = config.get_float("breaker_settle_delay") if settle_delay is None else settle_delay
-        self.probe_lease = config.get_float("breaker_probe_lease") if probe_lease is None else probe_lease
+        self.settle_delay = _seconds(
+            "breaker_settle_delay",
+            config.get_float("breaker_settle_delay") if settle_delay is None else settle_delay,
+            0,
+            MAX_SETTLE_DELAY,
+        )
+        self.probe_lease = _seconds(
+            "breaker_probe_lease",
+            config.get_float("breaker_probe_lease") if probe_lease is None else probe_lease,
+            0,
+            MAX_PROBE_LEASE,
+        )
         self.clock = clock
         self.sleep = sleep
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
@@ -305,8 +365,8 @@ class CircuitBreaker:
         if text is None:
             return BreakerState(**settings)
         try:
-            return BreakerState.model_validate(json.loads(text)).model_copy(update=settings)
-        except (ValueError, ValidationError) as error:
+            return BreakerState.parse(text, self.clock()).model_copy(update=settings)
+        except ValueError as error:
             if self.fail_closed:
                 raise BreakerStoreError(
                     f"corrupt state in Variable {self.key}: {error_summary(error)}"

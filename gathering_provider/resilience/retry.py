@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
 import logging
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
 import requests
+import urllib3
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -18,7 +20,7 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
-from gathering_provider.errors import HttpStatusError, NodeExecutionError
+from gathering_provider.errors import HttpStatusError, NodeExecutionError, redact_credentials
 from gathering_provider.resilience.settings import RetryPolicy
 
 T = TypeVar("T")
@@ -27,13 +29,17 @@ TRANSIENT_ERRORS = (
     NodeExecutionError,
     requests.ConnectionError,
     requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    urllib3.exceptions.ProtocolError,
+    http.client.IncompleteRead,
     ConnectionError,
     TimeoutError,
 )
 
 
 def is_transient(error: BaseException) -> bool:
-    """Whether asking again may help: connection errors, timeouts, HTTP 5xx and 429, NodeExecutionError.
+    """Whether asking again may help: connection errors (also a connection broken in the middle of an
+    answer), timeouts, HTTP 5xx and 429, NodeExecutionError.
 
     Everything else (HTTP 4xx, bad config, a missing agent, expression errors) is a configuration error.
     """
@@ -75,7 +81,7 @@ def call_with_retries(
             "Attempt %d of %d failed: %s; retrying in %.2f s",
             state.attempt_number,
             policy.max_attempts,
-            state.outcome.exception() if state.outcome else None,
+            redact_credentials(str(state.outcome.exception() if state.outcome else None)),
             state.next_action.sleep if state.next_action else 0.0,
         )
 
@@ -91,7 +97,7 @@ def call_with_retries(
         result = retrying(call)
     except Exception as error:
         attempts = retrying.statistics.get("attempt_number", 1)
-        log.error("Failed after %d attempt(s): %s", attempts, error)
+        log.error("Failed after %d attempt(s): %s", attempts, redact_credentials(str(error)))
         raise
     attempts = retrying.statistics.get("attempt_number", 1)
     log.info("Succeeded after %d attempt(s)", attempts)

@@ -1,6 +1,8 @@
 """Resolve a node's retry and breaker settings: node config, else pipeline, else ``[gathering]``.
 
-``[gathering]`` is read once per pipeline (:meth:`ConfigDefaults.read`), not once per node.
+``[gathering]`` is read once per pipeline (:meth:`ConfigDefaults.read`), not once per node. Breaker settings
+lie in the ranges a pipeline's are validated in (``failure_threshold`` from 1 to 1,000,000,
+``recovery_timeout`` above 0 and at most 30 days), so a configuration outside them does not build either.
 """
 
 from __future__ import annotations
@@ -10,10 +12,24 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from gathering_provider import config
-from gathering_provider.definition.models import Node, Pipeline
+from gathering_provider.definition.models import Duration, Node, Pipeline, Threshold
 
 BREAKER_PREFIX = "gathering.breaker."
+NODE_SEPARATOR = ":"
+"""Joins a DAG id and a node id in a breaker key: Airflow allows it in neither, so the pair is unambiguous,
+and ``breaker_key`` does not allow it either, so a shared key is never a node's."""
 NODE_TYPES_WITH_BREAKER = ("agent", "action")
+
+
+def node_name(dag_id: str, node_id: str) -> str:
+    """How a breaker names a node, in its key and in its ``nodes``: ``<dag_id>:<node_id>``."""
+    return f"{dag_id}{NODE_SEPARATOR}{node_id}"
+
+
+def dag_of(name: str) -> str | None:
+    """The DAG id of a :func:`node_name`; ``None`` for any other name (a shared ``breaker_key``)."""
+    dag_id, separator, node_id = name.partition(NODE_SEPARATOR)
+    return dag_id if separator and NODE_SEPARATOR not in node_id else None
 
 
 class RetryPolicy(BaseModel):
@@ -33,8 +49,8 @@ class BreakerPolicy(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     key: str
-    failure_threshold: int
-    recovery_timeout: float
+    failure_threshold: Threshold
+    recovery_timeout: Duration
 
 
 class ConfigDefaults(BaseModel):
@@ -43,8 +59,8 @@ class ConfigDefaults(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     retry: RetryPolicy
-    failure_threshold: int
-    recovery_timeout: float
+    failure_threshold: Threshold
+    recovery_timeout: Duration
 
     @classmethod
     def read(cls) -> ConfigDefaults:
@@ -91,7 +107,7 @@ def breaker_policy(
         return None
     shared, fallback = pipeline.breaker, defaults or ConfigDefaults.read()
     return BreakerPolicy(
-        key=BREAKER_PREFIX + (own.breaker_key or f"{dag_id}.{node.id}"),
+        key=BREAKER_PREFIX + (own.breaker_key or node_name(dag_id, node.id)),
         failure_threshold=_first(own.failure_threshold, shared.failure_threshold, fallback.failure_threshold),
         recovery_timeout=_first(own.recovery_timeout, shared.recovery_timeout, fallback.recovery_timeout),
     )

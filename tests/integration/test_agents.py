@@ -41,7 +41,7 @@ def agent_pipeline(**config) -> dict:
 
 
 def breaker(dag_id: str) -> dict | None:
-    text = MetadataVariableStore().get(f"gathering.breaker.{dag_id}.ask")
+    text = MetadataVariableStore().get(f"gathering.breaker.{dag_id}:ask")
     return None if text is None else json.loads(text)
 
 
@@ -225,7 +225,7 @@ def test_the_token_stays_out_of_the_log_xcom_rendered_fields_and_breaker(
     assert TOKEN not in log
     assert TOKEN not in json.dumps(result.outputs)
     assert pipelines.dags()["secret"].get_task("again").template_fields == ()  # nothing is rendered
-    assert "***" in (last_error := MetadataVariableStore().get("gathering.breaker.secret.again"))
+    assert "***" in (last_error := MetadataVariableStore().get("gathering.breaker.secret:again"))
     assert TOKEN not in last_error
 
 

@@ -35,7 +35,7 @@ def test_a_host_outside_the_allowlist_fails_before_any_request(
     assert "host '127.0.0.1' of" in log
     assert "is not allowed by [gathering] allowed_hosts ('*.example.com, hooks.slack.com')" in log
     assert "Failed after 1 attempt(s)" in log
-    assert MetadataVariableStore().get(f"gathering.breaker.{dag_id}.call") is None
+    assert MetadataVariableStore().get(f"gathering.breaker.{dag_id}:call") is None
 
 
 def test_a_host_matching_a_glob_is_reached(pipelines, http_server, monkeypatch):

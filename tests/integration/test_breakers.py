@@ -32,7 +32,7 @@ def stored(key: str) -> dict | None:
 def test_breaker_opens_fails_fast_then_one_probe_closes_it_across_dags_test_runs(pipelines, http_server):
     http_server.default = Reply(503, {"error": "down"})
     pipelines.add("breaker_runs.json", api_pipeline(f"{http_server.url}/work", failure_threshold=2))
-    key = "gathering.breaker.breaker_runs.call"
+    key = "gathering.breaker.breaker_runs:call"
     env = {"AIRFLOW__GATHERING__PIPELINES_FOLDER": str(pipelines.folder)}
     slow_recovery = {**env, "AIRFLOW__GATHERING__RECOVERY_TIMEOUT": "3600"}
 
@@ -76,7 +76,7 @@ def test_healthy_executions_write_nothing(pipelines, http_server):
     assert pipelines.run("healthy").state == "success"
     assert pipelines.run("healthy").state == "success"
 
-    assert stored("gathering.breaker.healthy.call") is None
+    assert stored("gathering.breaker.healthy:call") is None
 
 
 def test_client_errors_do_not_count_against_the_breaker(pipelines, http_server):
@@ -87,7 +87,7 @@ def test_client_errors_do_not_count_against_the_breaker(pipelines, http_server):
     assert pipelines.run("client_error").state == "failed"
 
     assert len(http_server.requests) == 2
-    assert stored("gathering.breaker.client_error.call") is None
+    assert stored("gathering.breaker.client_error:call") is None
 
 
 def test_a_shared_breaker_key_protects_every_node_that_uses_it(pipelines, http_server):
@@ -102,11 +102,11 @@ def test_a_shared_breaker_key_protects_every_node_that_uses_it(pipelines, http_s
 
     assert reader.state == "failed"
     assert [request.path for request in http_server.requests] == ["/w"]
-    assert stored("gathering.breaker.crm")["nodes"] == ["writer.call"]
+    assert stored("gathering.breaker.crm")["nodes"] == ["writer:call"]
 
 
 def test_corrupt_state_is_replaced_and_the_node_still_runs(pipelines, http_server, capfd):
-    key = "gathering.breaker.corrupt_state.call"
+    key = "gathering.breaker.corrupt_state:call"
     MetadataVariableStore().set(key, "{not json")
     pipelines.add("corrupt_state.json", api_pipeline(f"{http_server.url}/x"))
 
@@ -121,7 +121,7 @@ def test_corrupt_state_is_replaced_and_the_node_still_runs(pipelines, http_serve
 
 def test_corrupt_state_fails_the_node_when_fail_closed(pipelines, http_server, monkeypatch):
     monkeypatch.setenv("AIRFLOW__GATHERING__BREAKER_FAIL_CLOSED", "True")
-    key = "gathering.breaker.corrupt_closed.call"
+    key = "gathering.breaker.corrupt_closed:call"
     MetadataVariableStore().set(key, '{"state": "exploded"}')
     pipelines.add("corrupt_closed.json", api_pipeline(f"{http_server.url}/x"))
 
@@ -164,11 +164,11 @@ def test_variable_api_failure_while_recording_never_hides_the_node_outcome(
     http_server.script(Reply(503, {}))
     pipelines.add("record_down.json", api_pipeline(f"{http_server.url}/x", failure_threshold=1))
     assert pipelines.run("record_down").state == "failed"
-    assert stored("gathering.breaker.record_down.call")["state"] == "open"
+    assert stored("gathering.breaker.record_down:call")["state"] == "open"
 
     MetadataVariableStore().set(
-        "gathering.breaker.record_down.call",
-        json.dumps({**stored("gathering.breaker.record_down.call"), "state": "closed", "failure_count": 3}),
+        "gathering.breaker.record_down:call",
+        json.dumps({**stored("gathering.breaker.record_down:call"), "state": "closed", "failure_count": 3}),
     )
     break_variable_api(monkeypatch, "set")
     result = pipelines.run("record_down")
@@ -191,9 +191,9 @@ def test_variable_api_failure_fails_the_node_when_fail_closed(pipelines, http_se
 def test_breakers_cli_lists_filters_and_resets():
     store = MetadataVariableStore()
     opened = {"state": "open", "failure_count": 3, "failure_threshold": 3, "recovery_timeout": 60}
-    store.set("gathering.breaker.cli_a.n1", json.dumps({**opened, "opened_at": "2026-01-01T00:00:00Z"}))
+    store.set("gathering.breaker.cli_a:n1", json.dumps({**opened, "opened_at": "2026-01-01T00:00:00Z"}))
     store.set(
-        "gathering.breaker.cli_b.n1",
+        "gathering.breaker.cli_b:n1",
         json.dumps(
             {
                 **opened,
@@ -205,17 +205,17 @@ def test_breakers_cli_lists_filters_and_resets():
         ),
     )
     store.set(
-        "gathering.breaker.cli_shared", json.dumps({**opened, "state": "closed", "nodes": ["cli_a.n2"]})
+        "gathering.breaker.cli_shared", json.dumps({**opened, "state": "closed", "nodes": ["cli_a:n2"]})
     )
 
     by_dag = json_output(airflow("gathering", "breakers", "list", "--dag-id", "cli_a", "--output", "json"))
-    assert {row["key"] for row in by_dag} == {"gathering.breaker.cli_a.n1", "gathering.breaker.cli_shared"}
+    assert {row["key"] for row in by_dag} == {"gathering.breaker.cli_a:n1", "gathering.breaker.cli_shared"}
     (only_open,) = [row for row in by_dag if row["state"] == "open"]
     assert only_open["retry_at"] == "2026-01-01T00:01:00+00:00"
     assert (only_open["last_error"], only_open["last_error_at"]) == (None, None)
 
     listed_open = json_output(airflow("gathering", "breakers", "list", "--state", "open", "--output", "json"))
-    assert "gathering.breaker.cli_b.n1" not in {row["key"] for row in listed_open}
+    assert "gathering.breaker.cli_b:n1" not in {row["key"] for row in listed_open}
     (closed,) = json_output(airflow("gathering", "breakers", "list", "--dag-id", "cli_b", "--output", "json"))
     assert (closed["state"], closed["retry_at"]) == ("closed", None)
     assert (closed["last_error"], closed["last_error_at"]) == (
@@ -227,13 +227,13 @@ def test_breakers_cli_lists_filters_and_resets():
         line for line in text.splitlines() if line.startswith(("KEY", "gathering.breaker.cli_a"))
     )
     assert header.split() == ["KEY", "STATE", "FAILURES", "PROBE", "ALLOWED", "AT"]
-    assert opened_row.split() == ["gathering.breaker.cli_a.n1", "open", "3/3", "2026-01-01T00:01:00+00:00"]
+    assert opened_row.split() == ["gathering.breaker.cli_a:n1", "open", "3/3", "2026-01-01T00:01:00+00:00"]
 
     assert airflow("gathering", "breakers", "reset").returncode == 2
-    assert airflow("gathering", "breakers", "reset", "cli_b.n1").returncode == 0
-    assert store.get("gathering.breaker.cli_b.n1") is None
+    assert airflow("gathering", "breakers", "reset", "cli_b:n1").returncode == 0
+    assert store.get("gathering.breaker.cli_b:n1") is None
     assert airflow("gathering", "breakers", "reset", "--dag-id", "cli_a").returncode == 0
     assert (
-        store.get("gathering.breaker.cli_a.n1") is None and store.get("gathering.breaker.cli_shared") is None
+        store.get("gathering.breaker.cli_a:n1") is None and store.get("gathering.breaker.cli_shared") is None
     )
     assert airflow("gathering", "breakers", "reset", "no.such.breaker").returncode == 1

@@ -10,16 +10,33 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+CHUNK = 64 * 1024
+
 
 @dataclass
 class Reply:
-    """One scripted answer."""
+    """One scripted answer: ``body`` is sent as JSON, or as it is when it is text or bytes."""
 
     status: int = 200
     body: Any = field(default_factory=lambda: {"ok": True})
     headers: dict[str, str] = field(default_factory=dict)
     hold: float = 0.0
     """Seconds to hold the answer back (released early when the server stops)."""
+    drip: float = 0.0
+    """Seconds between two bytes of the body (and of the status line and headers with ``drip_headers``)."""
+    drip_headers: bool = False
+    chunked: bool = False
+    """Send the body in chunked encoding, without a Content-Length."""
+    truncate: int | None = None
+    """Send only this many bytes of the body (its Content-Length announces all), then close the connection."""
+
+    def payload(self) -> tuple[str, bytes]:
+        """The content type and the bytes of the body."""
+        if isinstance(self.body, bytes):
+            return "application/octet-stream", self.body
+        if isinstance(self.body, str):
+            return "text/plain", self.body.encode()
+        return "application/json", json.dumps(self.body).encode()
 
 
 @dataclass
@@ -88,16 +105,33 @@ class ScriptedServer:
                 reply = server._next(request)
                 if reply.hold:
                     server._release.wait(reply.hold)
-                text = isinstance(reply.body, str)
-                body = reply.body.encode() if text else json.dumps(reply.body).encode()
-                self.send_response(reply.status)
-                self.send_header("Content-Type", "text/plain" if text else "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
+                content_type, body = reply.payload()
+                lines = [
+                    f"HTTP/1.1 {reply.status} {self.responses.get(reply.status, ('Unknown',))[0]}",
+                    f"Content-Type: {content_type}",
+                    "Connection: close",
+                    "Transfer-Encoding: chunked" if reply.chunked else f"Content-Length: {len(body)}",
+                    *(f"{name}: {value}" for name, value in reply.headers.items()),
+                ]
+                head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+                if reply.chunked:
+                    body = b"".join(
+                        b"%x\r\n%s\r\n" % (len(part), part)
+                        for part in (body[i : i + CHUNK] for i in range(0, len(body), CHUNK))
+                    )
+                    body += b"0\r\n\r\n"
                 with contextlib.suppress(OSError):  # the client may have stopped waiting
-                    self.wfile.write(body)
+                    self._send(head, reply.drip if reply.drip_headers else 0.0)
+                    self._send(body[: reply.truncate], reply.drip)
+
+            def _send(self, data: bytes, drip: float) -> None:
+                if not drip:
+                    self.wfile.write(data)
+                    return
+                for index in range(len(data)):
+                    self.wfile.write(data[index : index + 1])
+                    if server._release.wait(drip):
+                        return
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 

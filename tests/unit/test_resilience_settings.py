@@ -182,8 +182,8 @@ def test_breaker_key_is_dag_and_node_by_default():
     target, built = single(agent("writer"))
     policy = breaker_policy(target, built, "my_dag")
     assert policy is not None
-    assert policy.key == "gathering.breaker.my_dag.writer"
-    assert policy.key == BREAKER_PREFIX + "my_dag.writer"
+    assert policy.key == "gathering.breaker.my_dag:writer"
+    assert policy.key == BREAKER_PREFIX + "my_dag:writer"
 
 
 def test_breaker_key_setting_shares_a_breaker_across_dags_and_nodes():
@@ -197,7 +197,7 @@ def test_breaker_key_setting_shares_a_breaker_across_dags_and_nodes():
 def test_breaker_defaults_come_from_config():
     target, built = single(agent())
     assert breaker_policy(target, built, "d") == BreakerPolicy(
-        key="gathering.breaker.d.writer", failure_threshold=5, recovery_timeout=60.0
+        key="gathering.breaker.d:writer", failure_threshold=5, recovery_timeout=60.0
     )
 
 
@@ -266,14 +266,14 @@ def test_breaker_by_default_only_for_nodes_that_call_something(node_type, has_br
     policy = breaker_policy(target, built, "d")
     assert (policy is not None) is has_breaker
     if has_breaker:
-        assert policy.key == "gathering.breaker.d.n"
+        assert policy.key == "gathering.breaker.d:n"
 
 
 @pytest.mark.parametrize("node_type", ["condition", "trigger", "parallel", "delay"])
 def test_breaker_true_turns_it_on_for_any_node(node_type):
     target, built = single(NODES_OF_EVERY_TYPE[node_type](breaker=True, failure_threshold=3))
     policy = breaker_policy(target, built, "d")
-    assert policy == BreakerPolicy(key="gathering.breaker.d.n", failure_threshold=3, recovery_timeout=60.0)
+    assert policy == BreakerPolicy(key="gathering.breaker.d:n", failure_threshold=3, recovery_timeout=60.0)
 
 
 @pytest.mark.parametrize("node_type", ["action", "agent"])
