@@ -384,3 +384,8 @@ def test_a_pipeline_gone_from_the_server_loses_its_dag_and_a_server_down_keeps_t
     assert set(bag.dags) == {"stays_1"}
     assert "cannot list the pipelines of gathering connection 'gathering_default'" in caplog.text
     assert "serving the DAG files of the last sync" in caplog.text
+
+
+def test_a_bundle_has_one_source(tmp_path):
+    with pytest.raises(ValueError, match="give pipelines_folder or gathering_conn_id, not both"):
+        PipelineBundle(name=BUNDLE_NAME, pipelines_folder=str(tmp_path), gathering_conn_id="gathering")
