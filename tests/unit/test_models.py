@@ -158,8 +158,8 @@ def test_pipeline_graph_vertices_and_arcs():
 # ------------------------------------------------------------------------------------------------ action
 
 
-def test_execute_pipeline_is_refused():
-    with pytest.raises(ValidationError, match="execute_pipeline is not supported"):
+def test_execute_pipeline_without_its_pipeline_is_refused():
+    with pytest.raises(ValidationError, match="execute_pipeline needs 'pipeline'"):
         ActionConfig.model_validate({"action": "execute_pipeline", "pipeline_id": 3})
 
 
