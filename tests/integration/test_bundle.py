@@ -160,7 +160,7 @@ def test_an_unreadable_file_is_an_import_error_naming_it(pipelines):
 
     errors = pipelines.bag().import_errors
 
-    assert "latin.json: error [invalid-syntax] cannot read file: 'utf-8' codec" in errors["latin.json.py"]
+    assert "latin.json: error [invalid-syntax] not UTF-8 text: 'utf-8' codec" in errors["latin.json.py"]
 
 
 def test_generated_files_follow_added_changed_and_removed_pipelines(pipelines):
