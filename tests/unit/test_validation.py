@@ -245,7 +245,7 @@ def test_unknown_node_type(tmp_path, suffix):
         (node("bad", "trigger", trigger_type="schedule"), "needs 'cron'"),
         (node("bad", "trigger", trigger_type="event"), "needs 'event'"),
         (node("bad", "action", action="call_api"), "needs 'url'"),
-        (node("bad", "action", action="call_api", url="ftp://x.example/y"), "ftp://x.example/y"),
+        (node("bad", "action", action="call_api", url="ftp://x.example/y"), "not an absolute http(s) URL"),
     ],
 )
 def test_invalid_config(tmp_path, bad, fragment):
