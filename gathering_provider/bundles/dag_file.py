@@ -80,7 +80,7 @@ def pipeline_dag(source: str, definition: str | None, unreadable: str = "") -> D
     """
     if definition is None:
         raise InvalidPipelineError.of(
-            source, [Problem(file=source, severity=Severity.ERROR, code="invalid-syntax", message=unreadable)]
+            source, [Problem(file=source, severity=Severity.ERROR, code="unreadable", message=unreadable)]
         )
     path, text = Path(source), definition.removeprefix("\n")
     wanted = get_parsing_context().dag_id

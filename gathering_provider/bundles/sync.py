@@ -28,6 +28,7 @@ from gathering_provider.definition.loader import (
 from gathering_provider.files import read_json_object, write_atomic, write_if_changed
 
 SUFFIX = ".py"
+UNREADABLE = "unreadable-folder"
 MANIFEST = ".gathering-manifest.json"
 RACY_SECONDS = 2.0
 """A pipeline file modified this close to a sync is read again at the next one."""
@@ -42,7 +43,11 @@ class SyncReport:
 
 
 def generated_name(source: str) -> str:
-    """The generated DAG file's relative path for a pipeline file's relative path."""
+    """The generated DAG file's relative path for a pipeline file's relative path, or for a folder that
+    cannot be listed (``locked/`` becomes ``locked.unreadable-folder.py``, the folder itself
+    ``unreadable-folder.py``): its file is that folder's import error."""
+    if source.endswith("/"):
+        return f"{source.removeprefix('./').removesuffix('/')}.{UNREADABLE}".lstrip(".") + SUFFIX
     return source + SUFFIX
 
 
@@ -54,7 +59,9 @@ def sync_folder(pipelines: Path, target: Path) -> SyncReport:
     settled_before = time.time_ns() - int(RACY_SECONDS * 1e9)
     present = set(folder_files(target, lambda name: name.endswith(SUFFIX)))
     stamps: dict[str, list[int] | None] = {}
-    for source in folder_pipeline_files(pipelines):
+    sources = folder_pipeline_files(pipelines)
+    unlisted = [source.removeprefix("./") for source in sources if source.endswith("/")]
+    for source in sources:
         name = generated_name(source)
         try:
             stat = os.stat(os.path.join(pipelines, source))
@@ -74,6 +81,8 @@ def sync_folder(pipelines: Path, target: Path) -> SyncReport:
             report.written.append(name)
     expected = {generated_name(source) for source in stamps}
     for stale in sorted(present - expected):
+        if any(stale.startswith(folder) for folder in unlisted):  # unknown until the folder can be read
+            continue
         (target / stale).unlink(missing_ok=True)
         report.removed.append(stale)
     if stamps != known:

@@ -6,16 +6,20 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import Asset, TriggerRule
 from airflow.sdk.definitions.context import _AIRFLOW_PARSING_CONTEXT_DAG_ID
 
 from gathering_provider.bundles import PipelineBundle
 from gathering_provider.bundles.sync import sync_folder
 from tests.support.builders import edge, node, pipeline, record
+from tests.support.unprivileged import unprivileged
 
 
 def review_pipeline(**fields) -> dict:
@@ -160,7 +164,7 @@ def test_an_unreadable_file_is_an_import_error_naming_it(pipelines):
 
     errors = pipelines.bag().import_errors
 
-    assert "latin.json: error [invalid-syntax] not UTF-8 text: 'utf-8' codec" in errors["latin.json.py"]
+    assert "latin.json: error [unreadable] not UTF-8 text: 'utf-8' codec" in errors["latin.json.py"]
 
 
 def test_generated_files_follow_added_changed_and_removed_pipelines(pipelines):
@@ -308,3 +312,28 @@ def test_a_missing_pipelines_folder_keeps_the_last_synced_dags(pipelines, tmp_pa
     (tmp_path / "unmounted").rename(pipelines.folder)
     (pipelines.folder / "kept.json").unlink()
     assert pipelines.dags() == {}
+
+
+def test_an_unreadable_folder_is_an_import_error_naming_it_and_keeps_what_it_served():
+    with tempfile.TemporaryDirectory() as scratch:  # not under pytest's tmp_path: only root may enter that
+        os.chmod(scratch, 0o777)
+        folder, target = Path(scratch) / "pipelines", Path(scratch) / "bundle"
+        (folder / "team").mkdir(parents=True)
+        (folder / "team" / "orders.json").write_text(json.dumps(review_pipeline()))
+        (folder / "ok.json").write_text(json.dumps(review_pipeline()))
+        target.mkdir()
+        for path in (folder, folder / "team", target):
+            os.chmod(path, 0o777)
+        sync_folder(folder, target)
+        os.chmod(folder / "team", 0)
+
+        report = unprivileged(lambda: vars(sync_folder(folder, target)))
+        os.chmod(folder / "team", 0o755)
+        bag = DagBag(dag_folder=str(target), bundle_path=target, bundle_name="unreadable")
+
+    assert "team.unreadable-folder.py" in report["written"]
+    assert report["removed"] == []
+    assert set(bag.dags) == {"ok", "orders"}  # what the folder held stays served
+    (error,) = bag.import_errors.values()
+    assert "team/: error [unreadable] cannot read folder" in error
+    assert "Permission denied" in error

@@ -13,6 +13,7 @@ from gathering_provider.compilation.pipeline_file import compile_file, compile_p
 from gathering_provider.definition.loader import folder_pipeline_files
 from gathering_provider.validation.problems import Severity
 from tests.support.builders import edge, node, pipeline
+from tests.support.unprivileged import unprivileged
 
 TRIGGER = node("start", "trigger")
 
@@ -285,28 +286,3 @@ def test_an_unreadable_folder_is_an_error_naming_it():
         os.chmod(folder / "locked", 0o755)
     locked = folder / "locked"
     assert problems == [f"{locked}: error [unreadable] cannot read folder {str(locked)!r}: Permission denied"]
-
-
-def unprivileged(work):
-    """Run ``work`` as a user that file permissions apply to: root ignores them, so a root test forks a
-    child that drops to ``nobody``."""
-    if os.geteuid() != 0:
-        return work()
-    reader, writer = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.close(reader)
-        try:
-            os.setgid(65534)
-            os.setuid(65534)
-            payload = json.dumps(work())
-        except BaseException as err:
-            payload = json.dumps({"error": repr(err)})
-        os.write(writer, payload.encode())
-        os._exit(0)
-    os.close(writer)
-    with os.fdopen(reader) as pipe:
-        answer = json.loads(pipe.read())
-    os.waitpid(pid, 0)
-    assert not isinstance(answer, dict), answer
-    return answer
