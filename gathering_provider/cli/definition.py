@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.cli.cli_config import ActionCommand, Arg, CLICommand, GroupCommand, lazy_load_command
 
-ARG_PATHS = Arg(("paths",), metavar="PATH", nargs="+", help="Pipeline files or folders of pipeline files")
+ARG_PATHS = Arg(("paths",), metavar="PATH", nargs="*", help="Pipeline files or folders of pipeline files")
 ARG_OUTPUT = Arg(
     ("-o", "--output"), choices=("text", "json"), default="text", help="Output format (default: text)"
 )

@@ -83,12 +83,17 @@ def test_validate_json_output_is_machine_readable(tmp_path):
     assert all(set(p) == {"file", "severity", "code", "node", "edge", "message"} for p in problems)
 
 
-@pytest.mark.parametrize("args", [("gathering", "validate", "/no/such/pipelines"), ("gathering", "validate")])
-def test_validate_usage_errors_exit_2(args):
-    result = airflow(*args)
+@pytest.mark.parametrize(
+    ("args", "code"), [(("/no/such/pipelines",), "unreadable"), ((), "usage")], ids=["missing", "none"]
+)
+def test_validate_usage_errors_exit_2_and_still_answer_in_json(args, code):
+    text = airflow("gathering", "validate", *args)
+    answer = airflow("gathering", "validate", "--output", "json", *args)
 
-    assert result.returncode == 2
-    assert result.stderr.strip()
+    assert (text.returncode, answer.returncode) == (2, 2)
+    assert text.stderr.strip()
+    (problem,) = json.loads(answer.stdout)
+    assert (problem["code"], problem["severity"]) == (code, "error")
 
 
 def test_each_broken_pipeline_is_its_own_import_error_while_good_ones_load(tmp_path):
