@@ -476,6 +476,18 @@ class Deployment:
             timeout=timeout,
         )
 
+    def wait_past_running(self, client: AirflowClient, dag_id: str, run_id: str, task_id: str) -> str:
+        """Wait until a task of a run has left ``running`` (polled closely, to catch ``deferred``) and
+        return its state."""
+        states = self.wait_for(
+            lambda: client.task_states(dag_id, run_id),
+            lambda states: states.get(task_id) not in (None, "scheduled", "queued", "running"),
+            what=f"task {dag_id}/{run_id}/{task_id} to leave running",
+            timeout=90,
+            interval=0.2,
+        )
+        return states[task_id]
+
     def wait_for_run(
         self, client: AirflowClient, dag_id: str, run_id: str, timeout: float = RUN_TIMEOUT
     ) -> dict[str, Any]:

@@ -92,14 +92,8 @@ def test_a_deferrable_delay_is_deferred_then_resumed_by_the_triggerer(
     unpause("fan_out_wait")
     run_id = api.trigger("fan_out_wait")["dag_run_id"]
 
-    states = deployment.wait_for(
-        lambda: api.task_states("fan_out_wait", run_id),
-        lambda states: states.get("wait") not in (None, "scheduled", "queued", "running"),
-        what="the delay node to leave running",
-        timeout=90,
-        interval=0.2,
-    )
-    assert states["wait"] == "deferred", states
+    state = deployment.wait_past_running(api, "fan_out_wait", run_id, "wait")
+    assert state == "deferred", api.task_states("fan_out_wait", run_id)
     finished = deployment.wait_for_run(api, "fan_out_wait", run_id)
 
     states = api.task_states("fan_out_wait", run_id)

@@ -37,14 +37,8 @@ def test_a_waiting_nested_pipeline_defers_until_its_run_succeeds(
     # try, which Airflow 3.3.2 may send seconds after the task process exited (see the delay test).
     run_id = api.trigger("nested_parent", {"ticket": 9})["dag_run_id"]
 
-    states = deployment.wait_for(
-        lambda: api.task_states("nested_parent", run_id),
-        lambda states: states.get("call") not in (None, "scheduled", "queued", "running"),
-        what="the execute_pipeline node to leave running",
-        timeout=90,
-        interval=0.2,
-    )
-    assert states["call"] == "deferred", states
+    state = deployment.wait_past_running(api, "nested_parent", run_id, "call")
+    assert state == "deferred", api.task_states("nested_parent", run_id)
     finished = deployment.wait_for_run(api, "nested_parent", run_id)
 
     assert finished["state"] == "success", api.task_states("nested_parent", run_id)
