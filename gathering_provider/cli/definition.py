@@ -54,6 +54,40 @@ PULL = ActionCommand(
 )
 
 
+SCHEMA = ActionCommand(
+    name="schema",
+    help="Print the JSON Schema of pipeline files, for editors",
+    description="Print the JSON Schema (draft 2020-12) of gathering pipeline files, JSON or YAML, with the "
+    "editor's aliases, descriptions and examples: save it (airflow gathering schema > gathering.schema.json) "
+    "and map it to your pipeline files in VS Code or JetBrains. It checks a file's shape; validate checks "
+    "the rest.",
+    func=lazy_load_command("gathering_provider.cli.schema.schema"),
+    args=(),
+)
+
+
+SHOW = ActionCommand(
+    name="show",
+    help="Show the compiled plan of one pipeline file, as text or a picture",
+    description="Compile one pipeline file as validate does and print its plan: nodes in topological order, "
+    "edge labels, OR-joins (nodes reached by several edges: they run when any live edge reaches them), and "
+    "each node's retry and breaker settings; or draw it as a Mermaid flowchart, Graphviz DOT, or a PNG "
+    "(needs Graphviz's dot program). Exit code 0: shown; 1: the file has errors (printed); 2: usage error, "
+    "or --format png without Graphviz.",
+    func=lazy_load_command("gathering_provider.cli.show.show"),
+    args=(
+        Arg(("path",), metavar="PATH", help="A pipeline file"),
+        Arg(
+            ("--format",),
+            choices=("text", "mermaid", "dot", "png"),
+            default="text",
+            help="text (default), mermaid, dot or png",
+        ),
+        Arg(("--output",), metavar="FILE", help="Write to FILE instead of standard output"),
+    ),
+)
+
+
 ARG_DAG_ID = Arg(("--dag-id",), help="Only the breakers of this DAG's nodes")
 ARG_STATE = Arg(("--state",), choices=("closed", "open", "half_open"), help="Only breakers in this state")
 ARG_KEYS = Arg(("keys",), metavar="KEY", nargs="*", help="Breaker keys, with or without 'gathering.breaker.'")
@@ -84,7 +118,8 @@ def get_gathering_cli_commands() -> list[CLICommand]:
     return [
         GroupCommand(
             name="gathering",
-            help="Validate and pull gathering pipelines and manage their circuit breakers",
-            subcommands=(VALIDATE, PULL, BREAKERS),
+            help="Validate, show and pull gathering pipelines, print their JSON Schema and manage their "
+            "circuit breakers",
+            subcommands=(VALIDATE, SHOW, SCHEMA, PULL, BREAKERS),
         )
     ]
