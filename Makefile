@@ -3,7 +3,8 @@
 #   make test         set up, then lint, run the test suite, the benchmarks' smoke run, then the
 #                     end-to-end stage
 # and their parts:
-#   make check        lint and run the test suite (unit and integration tests, SQLite)
+#   make check        lint and run the test suite (unit and integration tests, SQLite); installs Debian's
+#                     graphviz with apt-get when its dot program is missing
 #   make bench-smoke  the benchmarks at small sizes (under a minute); fails only when a figure is over 3x
 #                     its PythonOperator baseline
 #   make e2e          the end-to-end stage: real Airflow deployments on PostgreSQL, LocalExecutor then
@@ -14,6 +15,7 @@
 
 PYTHON ?= python3
 VENV := .venv
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 BIN := $(VENV)/bin
 EXAMPLE ?= ticket_triage
 
@@ -49,7 +51,7 @@ lint: $(BIN)/airflow
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-check: lint
+check: lint /usr/bin/dot
 	$(BIN)/python -m pytest
 
 # Ratios to baselines measured in the same run; the JSON results and Airflow's log go to .bench/.
@@ -77,8 +79,13 @@ e2e: $(BIN)/airflow /usr/bin/chromedriver
 
 # The end-to-end stage drives a real browser: Debian's chromium and chromium-driver.
 /usr/bin/chromedriver:
-	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq \
-		chromium chromium-driver
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver
+
+# `airflow gathering show --format png` draws with Graphviz's dot program (optional for users); the tests
+# draw for real.
+/usr/bin/dot:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq graphviz
 
 test: check bench-smoke e2e
