@@ -83,7 +83,7 @@ SHOW = ActionCommand(
             default="text",
             help="text (default), mermaid, dot or png",
         ),
-        Arg(("--output",), metavar="FILE", help="Write to FILE instead of standard output"),
+        Arg(("--save",), metavar="FILE", help="Write to FILE instead of standard output"),
     ),
 )
 

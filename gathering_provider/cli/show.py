@@ -217,8 +217,8 @@ def show(args: argparse.Namespace) -> None:
     if not path.is_file():
         print(f"error: {path} is not a pipeline file", file=sys.stderr)
         sys.exit(EXIT_USAGE)
-    if args.format == "png" and args.output is None and sys.stdout.isatty():
-        print("error: --format png writes binary data: give --output FILE or redirect it", file=sys.stderr)
+    if args.format == "png" and args.save is None and sys.stdout.isatty():
+        print("error: --format png writes binary data: give --save FILE or redirect it", file=sys.stderr)
         sys.exit(EXIT_USAGE)
     compiled = compile_file(path)
     pipeline = compiled.validation.pipeline
@@ -232,8 +232,8 @@ def show(args: argparse.Namespace) -> None:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(error.exit_code)
     data = picture.encode() if isinstance(picture, str) else picture
-    if args.output:
-        Path(args.output).write_bytes(data)
+    if args.save:
+        Path(args.save).write_bytes(data)
     else:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
