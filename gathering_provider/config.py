@@ -6,6 +6,7 @@ and the fallbacks used when reading, so each default lives in exactly one place.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 SECTION = "gathering"
@@ -153,6 +154,15 @@ def section() -> dict[str, str]:
 
     values = conf.getsection(SECTION) or {}
     return {name: str(values.get(name, option["default"])) for name, option in OPTIONS.items()}
+
+
+def environment_section() -> dict[str, str]:
+    """Every option's value as text, from ``AIRFLOW__GATHERING__<NAME>`` or its default, without importing
+    Airflow (``airflow.cfg`` and secrets backends are not read)."""
+    return {
+        name: os.environ.get(f"AIRFLOW__{SECTION.upper()}__{name.upper()}", option["default"])
+        for name, option in OPTIONS.items()
+    }
 
 
 def get(name: str) -> str:

@@ -7,39 +7,20 @@ import json
 import sys
 from pathlib import Path
 
+from gathering_provider.cli.report import EXIT_ERRORS, EXIT_USAGE, report
+from gathering_provider.cli.report import EXIT_OK as EXIT_OK  # the other commands take the exit codes here
 from gathering_provider.compilation.pipeline_file import compile_paths
 from gathering_provider.resilience.breaker import BreakerState, utcnow
 from gathering_provider.resilience.settings import BREAKER_PREFIX, dag_of
-from gathering_provider.validation.problems import Problem, Severity
-
-EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
 
 def validate(args: argparse.Namespace) -> None:
-    """Validate (and compile) pipeline files and folders; exit 0, 1 (errors) or 2 (no path, or a path
-    that does not exist). Every outcome is reported in the chosen format: ``--output json`` always prints
-    a JSON list."""
+    """Validate (and compile) pipeline files and folders; exit 0, 1 (errors; with ``--strict``, warnings
+    too) or 2 (no path, or a path that does not exist). Every outcome is reported in the chosen format:
+    ``--output json`` always prints a JSON list."""
     paths = [Path(path) for path in args.paths]
     results = compile_paths(paths)
-    problems = [problem for result in results for problem in result.problems]
-    if not paths:
-        problems.append(
-            Problem(file="", severity=Severity.ERROR, code="usage", message="give pipeline files or folders")
-        )
-    if args.output == "json":
-        print(json.dumps([problem.model_dump(mode="json") for problem in problems], indent=2))
-    else:
-        for problem in problems:
-            print(problem, file=sys.stderr if problem.code == "usage" else sys.stdout)
-        counts = {severity: sum(p.severity is severity for p in problems) for severity in Severity}
-        print(
-            f"{len(results)} file(s) checked: {counts[Severity.ERROR]} error(s), "
-            f"{counts[Severity.WARNING]} warning(s), {counts[Severity.INFO]} info"
-        )
-    if not paths or not all(path.exists() for path in paths):
-        print("error: give existing pipeline files or folders", file=sys.stderr)
-        sys.exit(EXIT_USAGE)
-    sys.exit(EXIT_ERRORS if any(result.errors for result in results) else EXIT_OK)
+    sys.exit(report([result.validation for result in results], paths, args.output, args.strict))
 
 
 def _breakers(dag_id: str | None) -> dict[str, BreakerState | None]:

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from airflow.cli.cli_config import ActionCommand, Arg, CLICommand, GroupCommand, lazy_load_command
 
-ARG_PATHS = Arg(("paths",), metavar="PATH", nargs="*", help="Pipeline files or folders of pipeline files")
-ARG_OUTPUT = Arg(
-    ("-o", "--output"), choices=("text", "json"), default="text", help="Output format (default: text)"
-)
+from gathering_provider.cli.arguments import OUTPUT, PATHS, STRICT, VALIDATE_DESCRIPTION
+
+ARG_PATHS = Arg(**PATHS)
+ARG_OUTPUT = Arg(**OUTPUT)
 
 VALIDATE = ActionCommand(
     name="validate",
     help="Check pipeline files before deploying them",
-    description="Validate gathering pipeline files (*.json, *.yaml, *.yml). Exit code 0: no errors "
-    "(warnings allowed); 1: some file has errors; 2: usage error or a path that does not exist.",
+    description=VALIDATE_DESCRIPTION,
     func=lazy_load_command("gathering_provider.cli.commands.validate"),
-    args=(ARG_PATHS, ARG_OUTPUT),
+    args=(ARG_PATHS, ARG_OUTPUT, Arg(**STRICT)),
 )
 
 

@@ -25,9 +25,10 @@ class Limits(BaseModel):
         return self.file_bytes
 
     @classmethod
-    def read(cls) -> Limits:
-        """Read the limits from Airflow's config."""
-        values = config.section()
+    def read(cls, options: dict[str, str] | None = None) -> Limits:
+        """Read the limits from ``options`` (``[gathering]``'s values as text), by default from Airflow's
+        config."""
+        values = config.section() if options is None else options
         return cls(
             file_bytes=int(values["max_file_bytes"]),
             nodes=int(values["max_nodes"]),

@@ -6,7 +6,9 @@ import json
 import os
 import re
 import stat
+import sys
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -17,8 +19,9 @@ from gathering_provider.definition.limits import Limits
 PIPELINE_SUFFIXES = (".json", ".yaml", ".yml")
 _YAML_BASE: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
-TEXT_KEYS = frozenset({"id", "from", "to", "condition", "next", "parallel_nodes", "agent_id", "dag_id"})
+TEXT_KEYS = frozenset({"id", "from", "to", "condition", "next", "parallel_nodes", "dag_id"})
 """Keys whose plain scalars stay text as written (ids and labels: ``010``, ``0x1F``, ``true``)."""
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 class PipelineYamlLoader(_YAML_BASE):  # type: ignore[misc, valid-type]
@@ -89,6 +92,8 @@ class PipelineFileError(ValueError):
 
     :param code: the problem code validate reports: ``unreadable`` when the file could not be read,
         ``too-large`` past a size limit, ``invalid-syntax`` otherwise.
+
+    ``reason`` is the message without its line and column (1-based, ``None`` when unknown).
     """
 
     def __init__(
@@ -96,7 +101,7 @@ class PipelineFileError(ValueError):
     ) -> None:
         where = f"line {line}, column {column}: " if line is not None else ""
         super().__init__(f"{where}{message}")
-        self.code = code
+        self.reason, self.line, self.column, self.code = message, line, column, code
 
 
 def is_pipeline_file(path: PurePath) -> bool:
@@ -207,17 +212,77 @@ def read_text(path: Path, limits: Limits | None = None) -> str:
         raise PipelineFileError(f"not UTF-8 text: {err}", code="unreadable") from err
 
 
+def compose(text: str, source: PurePath) -> yaml.Node | None:
+    """The YAML node tree of pipeline text, JSON or YAML by ``source``'s suffix, whose nodes' marks give
+    their line and column (0-based); ``None`` when the text cannot be composed.
+
+    JSON is YAML's flow syntax; its escaped surrogate pairs (``\\ud83d\\ude00``), which YAML refuses, are
+    read as another escape of the same length, so every mark stays in place.
+    """
+    if source.suffix.lower() == ".json":
+        text = _SURROGATE_ESCAPE.sub(r"\\u0020", text)
+    try:
+        return yaml.compose(text.removeprefix("\ufeff"), Loader=_YAML_BASE)
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return None
+
+
+def position(node: yaml.Node) -> tuple[int, int]:
+    """Where ``node`` starts: its line and column, 1-based."""
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _first(root: yaml.Node | None, offends: Callable[[yaml.Node], yaml.Node | None]) -> yaml.Node | None:
+    """The first node, in document order, for which ``offends`` names an offending node."""
+    pending = [root] if root is not None else []
+    while pending:
+        node = pending.pop()
+        if (found := offends(node)) is not None:
+            return found
+        if isinstance(node, yaml.MappingNode):
+            pending.extend(reversed([child for pair in node.value for child in pair]))
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(reversed(node.value))
+    return None
+
+
+class _RefusedValue(ValueError):
+    """A JSON value refused while the text is parsed; ``offends`` finds it in the composed text."""
+
+    def __init__(self, message: str, offends: Callable[[yaml.Node], yaml.Node | None]) -> None:
+        super().__init__(message)
+        self.offends = offends
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     document: dict[str, Any] = {}
     for key, value in pairs:
         if key in document:
-            raise ValueError(f"duplicate key {key!r}")
+            raise _RefusedValue(f"duplicate key {key!r}", partial(_second_key, key))
         document[key] = value
     return document
 
 
+def _second_key(key: str, node: yaml.Node) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    keys = [key_node for key_node, _ in node.value if key_node.value == key]
+    return keys[1] if len(keys) > 1 else None
+
+
 def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not allowed: numbers must be finite")
+    raise _RefusedValue(f"{name} is not allowed: numbers must be finite", partial(_plain, name))
+
+
+def _plain(text: str, node: yaml.Node) -> yaml.Node | None:
+    return node if isinstance(node, yaml.ScalarNode) and not node.style and node.value == text else None
+
+
+def _huge_integer(node: yaml.Node) -> yaml.Node | None:
+    """A JSON integer of more digits than Python converts (``sys.get_int_max_str_digits()``)."""
+    limit = sys.get_int_max_str_digits()
+    digits = node.value.lstrip("-") if isinstance(node, yaml.ScalarNode) and not node.style else ""
+    return node if limit and digits.isdigit() and len(digits) > limit else None
 
 
 def _load(text: str, source: PurePath) -> Any:
@@ -227,7 +292,9 @@ def _load(text: str, source: PurePath) -> Any:
         except json.JSONDecodeError as err:
             raise PipelineFileError(f"invalid JSON: {err.msg}", err.lineno, err.colno) from err
         except ValueError as err:  # a duplicate key, NaN, an integer of thousands of digits
-            raise PipelineFileError(f"invalid JSON: {err}") from err
+            found = _first(compose(text, source), getattr(err, "offends", _huge_integer))
+            line, column = position(found) if found is not None else (None, None)
+            raise PipelineFileError(f"invalid JSON: {err}", line, column) from err
     try:
         return yaml.load(text, Loader=PipelineYamlLoader)
     except yaml.MarkedYAMLError as err:

@@ -145,7 +145,7 @@ def test_each_broken_file_is_its_own_import_error_and_good_dags_still_load(pipel
     assert set(bag.dags) == {"good", "also_good"}
     assert set(bag.import_errors) == {"bad_syntax.json.py", "cyclic.json.py"}
     syntax, cycle = bag.import_errors["bad_syntax.json.py"], bag.import_errors["cyclic.json.py"]
-    assert "bad_syntax.json: 1 error(s)\nbad_syntax.json: error [invalid-syntax] line 1, column 12" in syntax
+    assert "bad_syntax.json: 1 error(s)\nbad_syntax.json:1:12: error [invalid-syntax] invalid JSON" in syntax
     assert "cyclic.json: error [cycle] node 'n2': nodes form a cycle: n2 -> n3 -> n4 -> n2" in cycle
     assert "cyclic" not in syntax and "bad_syntax" not in cycle
 

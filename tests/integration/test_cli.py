@@ -49,9 +49,9 @@ def test_validate_reports_every_broken_file_and_exits_1(tmp_path):
     result = airflow("gathering", "validate", str(tmp_path))
 
     assert result.returncode == 1
-    assert f"{tmp_path / 'typo.yaml'}: error [invalid-syntax] line 4, column 4" in result.stdout
+    assert f"{tmp_path / 'typo.yaml'}:4:4: error [invalid-syntax] invalid YAML" in result.stdout
     assert (
-        f"{tmp_path / 'unknown.json'}: error [unknown-node-type] node 'x': unknown node type 'robot'"
+        f"{tmp_path / 'unknown.json'}:1:32: error [unknown-node-type] node 'x': unknown node type 'robot'"
         in result.stdout
     )
     assert "3 file(s) checked: 2 error(s)" in result.stdout
@@ -80,7 +80,9 @@ def test_validate_json_output_is_machine_readable(tmp_path):
         ("unknown-edge-endpoint", None, "e1"),
     }
     assert all(p["file"] == str(broken) and p["severity"] in ("error", "warning") for p in problems)
-    assert all(set(p) == {"file", "severity", "code", "node", "edge", "message"} for p in problems)
+    assert all(
+        set(p) == {"file", "line", "column", "severity", "code", "node", "edge", "message"} for p in problems
+    )
 
 
 @pytest.mark.parametrize(
