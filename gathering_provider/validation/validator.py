@@ -542,7 +542,8 @@ def _check_names(
     """
     matches: dict[str, str | None] = {}
     for node in conditions:
-        for name in sorted(node.config.condition.references - positions.keys() - params.keys() - {"input"}):
+        unknown = (name for name in node.config.condition.references if name not in positions)
+        for name in sorted(name for name in unknown if name not in params and name != "input"):
             if name not in matches:
                 matches[name] = _suggestion(name, positions)
             if matches[name]:
