@@ -1,4 +1,4 @@
-"""Run the ``airflow`` command as a real subprocess of the session's environment."""
+"""Run ``airflow`` and ``gathering-validate`` as real subprocesses of the session's environment."""
 
 from __future__ import annotations
 
@@ -10,12 +10,24 @@ from pathlib import Path
 from typing import Any
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+GATHERING_VALIDATE = str(Path(sys.executable).with_name("gathering-validate"))
 
 
 def airflow(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Run ``airflow *args`` with extra environment variables; never raises on a non-zero exit."""
+    return run(AIRFLOW, *args, **env)
+
+
+def gathering_validate(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``gathering-validate *args`` with extra environment variables; never raises on a non-zero
+    exit."""
+    return run(GATHERING_VALIDATE, *args, **env)
+
+
+def run(program: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``program *args`` with extra environment variables; never raises on a non-zero exit."""
     return subprocess.run(
-        [AIRFLOW, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=300, check=False
+        [program, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=300, check=False
     )
 
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from gathering_provider import config
 from gathering_provider.compilation.pipeline_file import compile_file, compile_paths
+from gathering_provider.definition.limits import Limits
 from gathering_provider.definition.loader import folder_pipeline_files
 from gathering_provider.validation.problems import Severity
 from tests.support.builders import edge, node, pipeline
@@ -136,6 +138,16 @@ def test_size_limits_come_from_the_config(tmp_path, monkeypatch):
     assert "longer than 10 characters" in only_error(compiled(tmp_path, check), "invalid-config")
     monkeypatch.setenv("AIRFLOW__GATHERING__MAX_NESTING_DEPTH", "3")
     assert "max_nesting_depth" in only_error(compiled(tmp_path, doc), "too-large")
+
+
+def test_without_airflow_the_limits_come_from_the_environment_and_the_defaults(monkeypatch):
+    monkeypatch.setenv("AIRFLOW__GATHERING__MAX_NODES", "7")
+    monkeypatch.delenv("AIRFLOW__GATHERING__MAX_EDGES", raising=False)
+
+    limits = Limits.read(config.environment_section())
+
+    assert (limits.nodes, limits.edges) == (7, int(config.OPTIONS["max_edges"]["default"]))
+    assert limits == Limits.read()
 
 
 @pytest.mark.parametrize(

@@ -960,3 +960,116 @@ def test_condition_reference_warnings_match_reachability(tmp_path, seed):
         if p.code == "condition-reference"
     }
     assert warned == expected
+
+
+# ------------------------------------------------------------------------------------------ suggestions
+
+
+@pytest.mark.parametrize(
+    ("node_type", "hint"), [("agnet", "; did you mean 'agent'?"), ("robot", ""), (7, "")], ids=str
+)
+def test_unknown_node_type_suggests_the_closest_type(tmp_path, node_type, hint):
+    problem = only(
+        check(tmp_path, simple(node("odd", node_type), extra_edges=[edge("work", "odd")])),
+        "unknown-node-type",
+    )
+    assert problem.message.startswith(
+        f"unknown node type {node_type!r}{hint} (expected one of trigger, agent"
+    )
+
+
+@pytest.mark.parametrize(
+    ("bad", "messages"),
+    [
+        # a config key no node type reads is always warned about, with the closest key not already given
+        (
+            node("c", "condition", condtion_mode="all"),
+            ["unknown config key 'condtion_mode'; did you mean 'condition'?"],
+        ),
+        (
+            node("c", "condition", condition="work.result", condtion_mode="all"),
+            ["unknown config key 'condtion_mode': condition nodes do not read it"],
+        ),
+        (
+            node("c", "agent", agent_id=1, task="t", taks_prompt="t"),
+            ["unknown config key 'taks_prompt'; did you mean 'task_prompt'?"],
+        ),
+        (
+            node("c", "delay", seconds=1, max_retry=2),
+            ["unknown config key 'max_retry'; did you mean 'max_retries'?"],
+        ),
+        # an action passes its other keys to its tool: only a key close to a known one is warned about
+        (node("c", "action", action="call_api", urll="https://x.example/a", url="https://x.example/b"), []),
+        (
+            node("c", "action", action="call_api", urll="https://x.example/a"),
+            ["unknown config key 'urll'; did you mean 'url'?"],
+        ),
+        (node("c", "action", action="page", rotation="primary", queue="standard"), []),
+        # what gathering's editor writes is never reported
+        (node("c", "condition", condition="work.result", condition_type="expression", x=1, width=2), []),
+        (
+            node("c", "action", action="notify", action_type="notification", channel="email", recipients=[]),
+            [],
+        ),
+    ],
+)
+def test_unknown_config_keys_are_warnings_naming_the_closest_key(tmp_path, bad, messages):
+    result = check(tmp_path, simple(bad, extra_edges=[edge("work", "c")]))
+    warnings = with_code(result, "unknown-key")
+    assert [p.message for p in warnings] == messages
+    assert all((p.severity, p.node) == (Severity.WARNING, "c") for p in warnings)
+
+
+def test_keys_outside_configs_are_warned_about_only_when_close_to_a_known_key(tmp_path, suffix):
+    doc = simple(shedule="@daily", created_at="2024-01-01", whatever=1)
+    doc["nodes"][0]["confg"] = doc["nodes"][0].pop("config")
+    doc["nodes"][1]["position"] = {"x": 1, "y": 2}
+    doc["edges"][0]["condtion"] = "true"
+    doc["edges"][0]["label"] = "go"
+    result = check(tmp_path, doc, f"flow.{suffix}")
+    assert [(p.message, p.node, p.edge) for p in with_code(result, "unknown-key")] == [
+        ("unknown key 'shedule'; did you mean 'schedule'?", None, None),
+        ("unknown key 'confg'; did you mean 'config'?", "start", None),
+        ("unknown key 'condtion'; did you mean 'condition'?", None, "start->work"),
+    ]
+    assert result.errors == []
+
+
+def test_an_edge_endpoint_close_to_a_node_id_is_suggested(tmp_path):
+    doc = simple(agent("done"), extra_edges=[edge("work", "dnoe"), edge("work", "elsewhere")])
+    messages = [p.message for p in with_code(check(tmp_path, doc), "unknown-edge-endpoint")]
+    assert messages == [
+        "'to' names missing node 'dnoe'; did you mean 'done'?",
+        "'to' names missing node 'elsewhere'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("condition", "warned"),
+    [
+        (
+            "wrk.result == 'ok'",
+            [
+                "condition reads 'wrk', which is no node id (a bare name reads a field of the inputs); "
+                "did you mean 'work'?"
+            ],
+        ),
+        ("approved == true", []),  # a field of the inputs
+        ("priority == 'high'", []),  # a param, which the trigger's output holds
+        ("input.work.result and work.result", []),
+    ],
+)
+def test_a_condition_name_close_to_a_node_id_is_warned_about(tmp_path, condition, warned):
+    doc = simple(
+        node("route", "condition", condition=condition),
+        extra_edges=[edge("work", "route")],
+        params={"priority": "high"},
+    )
+    result = check(tmp_path, doc)
+    assert [p.message for p in with_code(result, "unknown-reference")] == warned
+    assert result.errors == []
+
+
+def test_the_bundled_examples_have_no_unknown_keys_or_names():
+    problems = [p for result in compile_paths(BUNDLED) for p in result.problems]
+    assert [p for p in problems if p.code in ("unknown-key", "unknown-reference")] == []
