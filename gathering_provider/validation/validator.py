@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from itertools import chain
@@ -83,14 +83,14 @@ CONFIG_KEYS = {
     for node_class in _NODE_CLASSES
 }
 """Each node type's config keys, aliases included."""
-NODE_KEYS = _accepted_keys(_NODE_CLASSES[0])
+NODE_KEYS = frozenset().union(*map(_accepted_keys, _NODE_CLASSES))
 EDGE_KEYS = _accepted_keys(Edge)
 PIPELINE_KEYS = _accepted_keys(Pipeline)
 
 
-def _suggestion(word: Any, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
+def _suggestion(word: Any, choices: Collection[str], cutoff: float = 0.6) -> str | None:
     """The choice closest to ``word``, if one is close enough."""
-    matches = get_close_matches(word, sorted(choices), n=1, cutoff=cutoff) if isinstance(word, str) else []
+    matches = get_close_matches(word, choices, n=1, cutoff=cutoff) if isinstance(word, str) else []
     return matches[0] if matches else None
 
 
