@@ -87,6 +87,8 @@ def pipeline_dag(source: str, definition: str | None, unreadable: str = "") -> D
     if wanted is not None and _dag_id(path, text) != wanted:
         return None
     compiled = compile_text(path, text)
+    if compiled.errors:  # located only then: a clean parse stays as cheap as it can be
+        compiled.validation.locate()
     if wanted is None:
         for problem in compiled.problems:
             log.log(LOG_LEVELS[problem.severity], "%s", problem)

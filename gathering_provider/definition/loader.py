@@ -19,6 +19,7 @@ from gathering_provider.definition.limits import Limits
 PIPELINE_SUFFIXES = (".json", ".yaml", ".yml")
 _YAML_BASE: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
 TEXT_KEYS = frozenset({"id", "from", "to", "condition", "next", "parallel_nodes", "dag_id"})
 """Keys whose plain scalars stay text as written (ids and labels: ``010``, ``0x1F``, ``true``)."""
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
@@ -47,7 +48,8 @@ class PipelineYamlLoader(_YAML_BASE):  # type: ignore[misc, valid-type]
             seen.add(key_node.value)
             if key_node.value in TEXT_KEYS:
                 for scalar in value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]:
-                    if isinstance(scalar, yaml.ScalarNode) and not scalar.style:  # plain: None or ""
+                    plain = isinstance(scalar, yaml.ScalarNode) and not scalar.style  # style None or ""
+                    if plain and scalar.tag != _NULL:
                         scalar.tag = _STR
         return super().construct_mapping(node, deep=deep)
 

@@ -298,3 +298,14 @@ def test_an_unreadable_folder_is_an_error_naming_it():
         os.chmod(folder / "locked", 0o755)
     locked = folder / "locked"
     assert problems == [f"{locked}: error [unreadable] cannot read folder {str(locked)!r}: Permission denied"]
+
+
+def test_a_null_yaml_label_is_no_label(tmp_path):
+    text = """\
+name: labels
+nodes: [{id: a, type: trigger}, {id: b, type: parallel}]
+edges: [{id: e, from: a, to: b, condition: null}]
+"""
+    result = compiled(tmp_path, text, "labels.yaml")
+    assert result.problems == []
+    assert result.dag.get_task("b").incoming[0].label is None
