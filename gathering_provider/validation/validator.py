@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
+from functools import partialmethod
 from itertools import chain
 from pathlib import Path
 from typing import Any, get_args
@@ -141,27 +142,10 @@ class ValidationResult:
             )
         )
 
-    def error(
-        self,
-        code: str,
-        message: str,
-        node: str | None = None,
-        edge: str | None = None,
-        at: Spot | None = None,
-    ) -> None:
-        """Record an error."""
-        self.add(Severity.ERROR, code, message, node=node, edge=edge, at=at)
-
-    def warning(
-        self,
-        code: str,
-        message: str,
-        node: str | None = None,
-        edge: str | None = None,
-        at: Spot | None = None,
-    ) -> None:
-        """Record a warning."""
-        self.add(Severity.WARNING, code, message, node=node, edge=edge, at=at)
+    error = partialmethod(add, Severity.ERROR)
+    """Record an error: :meth:`add` with severity error."""
+    warning = partialmethod(add, Severity.WARNING)
+    """Record a warning: :meth:`add` with severity warning."""
 
     def refused(self, err: PipelineFileError) -> None:
         """Record why the file could not be read or parsed, where it says."""
