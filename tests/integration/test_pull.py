@@ -334,7 +334,7 @@ def test_the_servers_active_pipelines_become_dags_and_an_invalid_one_its_own_imp
     assert bag.dags["code_review_12"].dag_display_name == "Code review"
     assert set(bag.import_errors) == {"looping_7.json.py"}
     assert (
-        "looping_7.json: error [cycle] node 'n1': nodes form a cycle"
+        "looping_7.json:7:13: error [cycle] node 'n1': nodes form a cycle"
         in bag.import_errors["looping_7.json.py"]
     )
     assert gathering.requests[-1].path == "/pipelines?status=active"
