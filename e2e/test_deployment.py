@@ -13,7 +13,11 @@ from e2e.deployment import Deployment
 
 pytestmark = pytest.mark.executors("LocalExecutor")
 
-BROKEN_FILES = {"broken_cycle.json": "error [cycle]", "broken_syntax.json": "error [invalid-syntax]"}
+# Each import error names its file, the line and column of the fault, and the problem.
+BROKEN_FILES = {
+    "broken_cycle.json": "5:12: error [cycle]",
+    "broken_syntax.json": "5:1: error [invalid-syntax]",
+}
 IMPORT_ERROR_TIMEOUT = 90.0
 # A minute boundary, the scheduler's loop and the parse cycle, with room to spare on a busy machine.
 SCHEDULED_RUN_TIMEOUT = 150.0
