@@ -143,7 +143,7 @@ def test_each_broken_file_is_its_own_import_error(broken_files: dict[str, dict[s
     for name, problem in BROKEN_FILES.items():
         error = broken_files[f"{name}.py"]
         assert error["bundle_name"] == "gathering"
-        assert f"{name}: {problem}" in error["stack_trace"], error["stack_trace"]
+        assert f"{name}:{problem}" in error["stack_trace"], error["stack_trace"]
         others = set(BROKEN_FILES) - {name}
         assert not any(other in error["stack_trace"] for other in others), error["stack_trace"]
     cycle = broken_files["broken_cycle.json.py"]["stack_trace"]
