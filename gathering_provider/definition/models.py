@@ -58,6 +58,20 @@ HeaderName = Annotated[StrictStr, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-
 HeaderValue = Annotated[StrictStr, StringConstraints(pattern=r"^[^\r\n]*$"), AfterValidator(_latin1)]
 
 
+def field_keys(model: type[BaseModel], name: str) -> list[str]:
+    """The keys that fill the field ``name`` of ``model``: its aliases (the one pydantic's schema names
+    first), and its name when the model also validates by name."""
+    field = model.model_fields[name]
+    alias = field.validation_alias or field.alias
+    if isinstance(alias, AliasChoices):
+        keys = [choice for choice in alias.choices if isinstance(choice, str)]
+    else:
+        keys = [alias if isinstance(alias, str) else name]
+    if model.model_config.get("validate_by_name") or model.model_config.get("populate_by_name"):
+        keys.append(name)
+    return list(dict.fromkeys(keys))
+
+
 def _id_text(value: Any) -> Any:
     """Read numeric ids (the editor writes some) as text; leave everything else to validation."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value

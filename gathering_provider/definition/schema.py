@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel
-from pydantic.fields import FieldInfo
+from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from gathering_provider.definition.models import Pipeline
+from gathering_provider.definition.models import Pipeline, field_keys
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 TITLE = "gathering pipeline"
@@ -29,23 +28,11 @@ _WRAPPED = re.compile(r"(?<!\n)\n(?!\n)")
 """A line break inside a docstring's paragraph."""
 
 
-def _keys(model: type[BaseModel], name: str, field: FieldInfo) -> list[str]:
-    """The keys that fill a field, the one pydantic's schema names first."""
-    alias = field.validation_alias
-    if isinstance(alias, AliasChoices):
-        keys = [choice for choice in alias.choices if isinstance(choice, str)]
-    else:
-        keys = [alias if isinstance(alias, str) else name]
-    if model.model_config.get("validate_by_name") or model.model_config.get("populate_by_name"):
-        keys.append(name)
-    return list(dict.fromkeys(keys))
-
-
 def _accept_every_key(json_schema: JsonSchemaValue, model: type[BaseModel]) -> None:
     """Add each field's other keys as properties; a required field needs one of its keys."""
     properties, required = json_schema.get("properties", {}), json_schema.get("required", [])
-    for name, field in model.model_fields.items():
-        first, *others = _keys(model, name, field)
+    for name in model.model_fields:
+        first, *others = field_keys(model, name)
         for key in others:
             same = {keyword: value for keyword, value in properties[first].items() if keyword != "title"}
             properties[key] = {**same, "description": f"Another name for `{first}`."}

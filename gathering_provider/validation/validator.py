@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 import networkx as nx
-from pydantic import AliasChoices, BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from gathering_provider.definition.limits import Limits
 from gathering_provider.definition.loader import PipelineFileError, dag_id_of, parse_document, read_text
@@ -36,6 +36,7 @@ from gathering_provider.definition.models import (
     Pipeline,
     PipelineOutline,
     TriggerNode,
+    field_keys,
 )
 from gathering_provider.validation.locations import locate
 from gathering_provider.validation.problems import Problem, Severity, Spot
@@ -64,16 +65,8 @@ CLOSE = 0.8
 
 
 def _accepted_keys(model: type[BaseModel]) -> frozenset[str]:
-    """The keys a model reads: its fields' aliases, and their names when it populates by name."""
-    by_name = model.model_config.get("populate_by_name") or model.model_config.get("validate_by_name")
-    keys: set[str] = set()
-    for name, info in model.model_fields.items():
-        alias = info.validation_alias or info.alias
-        choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
-        keys.update(choice for choice in choices if isinstance(choice, str))
-        if by_name or alias is None:
-            keys.add(name)
-    return frozenset(keys)
+    """The keys a model reads: every key of every field."""
+    return frozenset(key for name in model.model_fields for key in field_keys(model, name))
 
 
 _NODE_CLASSES: tuple[type[BaseModel], ...] = get_args(get_args(Node)[0])
