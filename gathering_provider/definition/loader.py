@@ -311,26 +311,24 @@ def _load(text: str, source: PurePath) -> Any:
 def _check_shape(document: Any, limits: Limits) -> None:
     """Refuse a document nested deeper than the limit, or holding more values than the limit once YAML
     aliases are expanded; one walk, stopped as soon as a limit is passed."""
-    values, pending = 0, [(document, 1)]
+    values, pending = 1, [(document, 1)]  # only objects and lists wait: scalars are counted, not visited
     while pending:
         value, depth = pending.pop()
-        values += 1
+        if depth > limits.nesting_depth:
+            raise PipelineFileError(
+                f"objects and lists are nested deeper than {limits.nesting_depth} levels "
+                "([gathering] max_nesting_depth)",
+                code="too-large",
+            )
+        items = value.values() if isinstance(value, dict) else value
+        values += len(items)
         if values > limits.values:
             raise PipelineFileError(
                 f"the document holds more than {limits.values} values once YAML aliases are expanded "
                 "([gathering] max_file_bytes)",
                 code="too-large",
             )
-        if isinstance(value, dict | list):
-            if depth > limits.nesting_depth:
-                raise PipelineFileError(
-                    f"objects and lists are nested deeper than {limits.nesting_depth} levels "
-                    "([gathering] max_nesting_depth)",
-                    code="too-large",
-                )
-            pending.extend(
-                (item, depth + 1) for item in (value.values() if isinstance(value, dict) else value)
-            )
+        pending.extend((item, depth + 1) for item in items if isinstance(item, dict | list))
 
 
 def parse_document(text: str, source: PurePath, limits: Limits | None = None) -> dict[str, Any]:
